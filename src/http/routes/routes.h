@@ -1,0 +1,25 @@
+// Route registration, one function per engine. Each maps HTTP to engine calls and back; no
+// business rules live here.
+#pragma once
+
+#include "engines/media/media_service.h"
+#include "http/http_server.h"
+
+#include <string>
+
+namespace atomcut::http {
+
+struct SystemInfo {
+  std::string version;
+  std::string libav_version;  // "libavformat 59.27.100 / libavcodec ..."
+  std::string database_url;   // without credentials
+  std::string blob_url;
+};
+
+// GET /healthz, GET /version (no auth, no tenant context).
+void register_system_routes(HttpServer& server, SystemInfo info);
+
+// The Media Atom v2 routes under /media-v2/.
+void register_media_routes(HttpServer& server, MediaService& media);
+
+}  // namespace atomcut::http
