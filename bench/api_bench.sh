@@ -27,10 +27,10 @@ run_wrk() {  # url -> "req_per_s p99_ms"
 
 read -r ref_rps ref_p99 < <(run_wrk "$BASE/healthz")
 read -r rps p99 < <(run_wrk "$BASE/media-v2/assets/$id")
-awk -v rps="$rps" -v p99="$p99" -v rrps="$ref_rps" -v rp99="$ref_p99" -v d="$dur" 'BEGIN {
+awk -v nproc="$(nproc)" -v rps="$rps" -v p99="$p99" -v rrps="$ref_rps" -v rp99="$ref_p99" -v d="$dur" 'BEGIN {
   printf "api_bench: GET /media-v2/assets/{id}, wrk -t2 -c64 -d%ss, loopback, %s cores\n", d, ENVIRON["NPROC"]
   printf "  GET /media-v2/assets/{id}: %.0f req/s, p99 %.2f ms\n", rps, p99
   printf "  reference GET /healthz:    %.0f req/s, p99 %.2f ms\n", rrps, rp99
   printf "  ratio asset/healthz: %.2f of the reference throughput\n", rps / rrps
   printf "  goal >= 15000 req/s: %.2fx of goal (%s); goal p99 < 10 ms: %s\n", rps / 15000, (rps >= 15000 ? "met" : "NOT met"), (p99 < 10 ? "met" : "NOT met")
-}' NPROC="$(nproc)"
+}'

@@ -401,6 +401,10 @@ TEST(MediaProbeErrors, DamagedContainersAreCorruptAndReturn) {
     auto r = probe_media(path);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().details.value("format_name", ""), "mov,mp4,m4a,3gp,3g2,mj2");
+    // libav's own explanation is quoted, as well as its error code's text.
+    EXPECT_NE(r.error().message.find("moov atom not found"), std::string::npos)
+        << r.error().message;
+    EXPECT_NE(r.error().message.find("Invalid data found"), std::string::npos);
   }
 }
 

@@ -15,9 +15,11 @@ extern "C" {
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdarg>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -47,16 +49,51 @@ constexpr size_t kReorderWindow = 16;
 constexpr std::array<std::string_view, 6> kRefusedDemuxers = {"hls", "concat", "dash",
                                                               "imf", "sdp",    "tty"};
 
-void silence_libav_log_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
-}
-
 std::string av_error_text(int err) {
   std::array<char, AV_ERROR_MAX_STRING_SIZE> buf{};
   if (av_strerror(err, buf.data(), buf.size()) < 0) return fmt::format("libav error {}", err);
   return buf.data();
 }
+
+// libav's log is printed nowhere (the server log stays clean). Only the last error-level line of
+// a probe running on the same thread is kept, for its error message ("moov atom not found").
+thread_local std::string* t_libav_error_line = nullptr;
+
+void capture_libav_log(void* avcl, int level, const char* format, va_list vl) {
+  if (!t_libav_error_line || level > AV_LOG_ERROR) return;
+  std::array<char, 512> line{};
+  int print_prefix = 0;  // no "[mov,mp4 @ 0x...]" prefix: messages stay reproducible
+  av_log_format_line2(avcl, level, format, vl, line.data(), static_cast<int>(line.size()),
+                      &print_prefix);
+  std::string_view text(line.data());
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  if (!text.empty()) *t_libav_error_line = text;
+}
+
+void install_libav_log_callback_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { av_log_set_callback(capture_libav_log); });
+}
+
+// Collects libav's error lines while it lives (one per probe, on the probing thread).
+class LibavErrorCapture {
+ public:
+  LibavErrorCapture() { t_libav_error_line = &last_line_; }
+  ~LibavErrorCapture() { t_libav_error_line = nullptr; }
+  LibavErrorCapture(const LibavErrorCapture&) = delete;
+  LibavErrorCapture& operator=(const LibavErrorCapture&) = delete;
+
+  // "moov atom not found: Invalid data found when processing input"
+  std::string explain(int err) const {
+    if (last_line_.empty()) return av_error_text(err);
+    return fmt::format("{}: {}", last_line_, av_error_text(err));
+  }
+
+ private:
+  std::string last_line_;
+};
 
 struct Deadline {
   Clock::time_point at;
@@ -386,7 +423,8 @@ bool usable(const AVStream* st) {
 }  // namespace
 
 Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& options) {
-  silence_libav_log_once();
+  install_libav_log_callback_once();
+  LibavErrorCapture libav_log;
   // A timeout of zero or less is a deadline that has already passed.
   Deadline deadline{Clock::now() + std::chrono::milliseconds(options.timeout_ms)};
 
@@ -422,7 +460,7 @@ Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& opt
         return Error::permission_denied(fmt::format("cannot read {}: {}", path, av_error_text(err)),
                                         {{"path", path}});
       }
-      return not_media(path, fmt::format("cannot open it: {}", av_error_text(err)));
+      return not_media(path, fmt::format("cannot open it: {}", libav_log.explain(err)));
     }
     pb.reset(raw);
   }
@@ -432,7 +470,7 @@ Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& opt
   if (score < 0 || !format) {
     if (deadline.expired()) return timed_out(path, options.timeout_ms, "detecting the format");
     return not_media(path, fmt::format("libav does not recognise its format ({})",
-                                       av_error_text(score < 0 ? score : AVERROR_INVALIDDATA)));
+                                       libav_log.explain(score < 0 ? score : AVERROR_INVALIDDATA)));
   }
   // Below the retry score libav is guessing (random bytes can look like H.263 or lyrics).
   if (score <= AVPROBE_SCORE_RETRY) {
@@ -461,15 +499,16 @@ Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& opt
     const int err = avformat_open_input(&raw, path.c_str(), format, opts.get());
     if (err < 0) {  // raw is freed
       if (deadline.expired()) return timed_out(path, options.timeout_ms, "reading the headers");
-      return corrupt(path, format_name,
-                     fmt::format("its headers are damaged or incomplete ({})", av_error_text(err)));
+      return corrupt(
+          path, format_name,
+          fmt::format("its headers are damaged or incomplete ({})", libav_log.explain(err)));
     }
     ic.reset(raw);
   }
   if (const int err = avformat_find_stream_info(ic.get(), nullptr); err < 0) {
     if (deadline.expired()) return timed_out(path, options.timeout_ms, "reading stream info");
     return corrupt(path, format_name,
-                   fmt::format("its streams cannot be analysed ({})", av_error_text(err)));
+                   fmt::format("its streams cannot be analysed ({})", libav_log.explain(err)));
   }
   if (deadline.expired()) return timed_out(path, options.timeout_ms, "reading stream info");
 
