@@ -28,7 +28,7 @@ run_wrk() {  # url -> "req_per_s p99_ms"
 read -r ref_rps ref_p99 < <(run_wrk "$BASE/healthz")
 read -r rps p99 < <(run_wrk "$BASE/media-v2/assets/$id")
 awk -v nproc="$(nproc)" -v rps="$rps" -v p99="$p99" -v rrps="$ref_rps" -v rp99="$ref_p99" -v d="$dur" 'BEGIN {
-  printf "api_bench: GET /media-v2/assets/{id}, wrk -t2 -c64 -d%ss, loopback, %s cores\n", d, ENVIRON["NPROC"]
+  printf "api_bench: GET /media-v2/assets/{id}, wrk -t2 -c64 -d%ss, loopback, %s cores\n", d, nproc
   printf "  GET /media-v2/assets/{id}: %.0f req/s, p99 %.2f ms\n", rps, p99
   printf "  reference GET /healthz:    %.0f req/s, p99 %.2f ms\n", rrps, rp99
   printf "  ratio asset/healthz: %.2f of the reference throughput\n", rps / rrps

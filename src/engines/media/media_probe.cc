@@ -315,7 +315,10 @@ bool timestamps_vary(std::vector<int64_t> ts) {
   std::sort(ts.begin(), ts.end());
   std::vector<int64_t> deltas;
   for (size_t i = 1; i < ts.size(); ++i) {
-    if (ts[i] > ts[i - 1]) deltas.push_back(ts[i] - ts[i - 1]);
+    int64_t d = 0;
+    // Timestamps a hostile file makes span the whole int64 range are not a steady rate.
+    if (__builtin_sub_overflow(ts[i], ts[i - 1], &d)) return true;
+    if (d > 0) deltas.push_back(d);
   }
   if (deltas.size() < 2) return false;
   std::vector<int64_t> sorted = deltas;
@@ -323,9 +326,11 @@ bool timestamps_vary(std::vector<int64_t> ts) {
   const int64_t base = sorted[sorted.size() / 2];
   size_t gaps = 0;
   for (int64_t d : deltas) {
-    if (std::llabs(d - base) <= 1) continue;
-    const int64_t k = (d + base / 2) / base;
-    if (k >= 2 && std::llabs(d - k * base) <= k) {
+    if (d >= base - 1 && d <= base + 1) continue;
+    // Distance to the nearest whole number k of frames; k ticks of rounding are allowed.
+    const int64_t rest = d % base;
+    const int64_t k = d / base + (rest >= base - rest ? 1 : 0);
+    if (k >= 2 && std::min(rest, base - rest) <= k) {
       ++gaps;
       continue;
     }
