@@ -529,8 +529,9 @@ Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& opt
       any_usable = any_usable || usable(st);
     }
   }
-  if (!any_media)
+  if (!any_media) {
     return not_media(path, fmt::format("the {} file has no audio or video stream", format_name));
+  }
   if (!any_usable) {
     // An extension alone (score 50) made libav try; the bytes did not bear it out.
     if (score <= AVPROBE_SCORE_EXTENSION) {
