@@ -2,7 +2,14 @@
 // API keys, body limits and --no-auth.
 #include "integration/api_test_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 namespace atomcut::testing {
 namespace {
@@ -130,6 +137,53 @@ TEST(ServerTest, BodyLimitsAreEnforced) {
   auto h = srv.client()->Get("/healthz");
   ASSERT_TRUE(h);
   EXPECT_EQ(h->status, 200);
+}
+
+// Sends the start of a multipart upload over a raw socket and hangs up half way.
+void send_partial_upload(int port, const std::string& key) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string part_head =
+      "--BOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n";
+  const size_t declared = part_head.size() + 4 * 1024 * 1024 + 16;
+  std::string req =
+      "POST /media-v2/assets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      key +
+      "\r\nX-Tenant-Id: t_cut\r\nX-Env: dev\r\n"
+      "Content-Type: multipart/form-data; boundary=BOUNDARY\r\n"
+      "Content-Length: " +
+      std::to_string(declared) + "\r\n\r\n" + part_head;
+  req += std::string(512 * 1024, 'x');  // an eighth of the declared file, then hang up
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ::close(fd);
+}
+
+TEST(ServerTest, InterruptedUploadLeavesNothingBehind) {
+  TestServer srv;
+  ASSERT_TRUE(srv.started());
+  const std::string key = srv.create_key("t_cut", "dev");
+  send_partial_upload(srv.port(), key);
+  // The server notices the hang-up, drops the staged bytes and keeps serving.
+  const std::string blobs = srv.data_dir() + "/data/blobs";
+  bool clean = false;
+  for (int i = 0; i < 100 && !clean; ++i) {
+    clean = files_under(blobs).empty();
+    if (!clean) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(clean) << "left behind: "
+                     << (files_under(blobs).empty() ? "" : files_under(blobs)[0]);
+  auto list = srv.client()->Get("/media-v2/assets", auth_headers(key, "t_cut", "dev"));
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->status, 200);
+  EXPECT_TRUE(body_json(list)["items"].empty());
 }
 
 TEST(ServerTest, NoAuthModeServesWithoutKeysButStillNeedsATenant) {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -138,8 +139,11 @@ void expect_matches_ffprobe(const std::string& path, const ProbeResult& p) {
     EXPECT_EQ(p.height, (*video)["height"].get<int>());
     EXPECT_EQ(p.rotation, ffprobe_rotation_clockwise(*video));
     if (p.kind == MediaKind::kVideo) {
-      std::string expected = (*video)["avg_frame_rate"];
-      if (expected == "0/0") expected = (*video)["r_frame_rate"];
+      // Constant rate: the frame spacing; variable: the average.
+      std::string expected = (*video)[p.variable_frame_rate ? "avg_frame_rate" : "r_frame_rate"];
+      if (expected == "0/0") {
+        expected = (*video)[p.variable_frame_rate ? "r_frame_rate" : "avg_frame_rate"];
+      }
       ASSERT_TRUE(p.fps.has_value());
       EXPECT_EQ(p.fps->to_string(), expected);
     } else {
@@ -527,6 +531,42 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(MediaProbe, EveryRealMediaNameIsCovered) {
   EXPECT_EQ(testing::real_media_names().size(), 8u);
   EXPECT_TRUE(real_media("no_such_name") == std::nullopt);
+}
+
+// ---- shared test support ----
+
+TEST(TestSupport, RunCommandCapturesOutputAndExitCode) {
+  auto r = testing::run_command({"sh", "-c", "echo out; echo err >&2; exit 3"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_EQ(r.err, "err\n");
+  auto missing = testing::run_command({"atomcut-no-such-program"});
+  EXPECT_EQ(missing.exit_code, -1);
+  EXPECT_NE(missing.err.find("atomcut-no-such-program"), std::string::npos);
+  auto slow = testing::run_command({"sleep", "10"}, 100);
+  EXPECT_EQ(slow.exit_code, 128 + 9);
+  EXPECT_NE(slow.err.find("killed after 100 ms"), std::string::npos);
+}
+
+TEST(TestSupport, ChildProcessRunsAndTerminates) {
+  testing::TempDir dir;
+  auto child =
+      testing::ChildProcess::start({"sh", "-c", "echo \"$ATOMCUT_X\"; exec sleep 30"},
+                                   {"ATOMCUT_X=hello"}, dir.path() + "/out", dir.path() + "/err");
+  ASSERT_GT(child.pid(), 0);
+  EXPECT_TRUE(child.running());
+  testing::ChildProcess moved = std::move(child);
+  EXPECT_EQ(child.pid(), -1);
+  EXPECT_TRUE(moved.running());
+  std::string line;
+  for (int i = 0; i < 500 && line.empty(); ++i) {  // the child writes it once it runs
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::ifstream out(dir.path() + "/out");
+    std::getline(out, line);
+  }
+  EXPECT_EQ(line, "hello");
+  EXPECT_EQ(moved.terminate(), 128 + 15);  // SIGTERM
+  EXPECT_FALSE(moved.running());
 }
 
 // ---- concurrency ----

@@ -149,9 +149,14 @@ bool valid(AVRational r) { return r.num > 0 && r.den > 0; }
 
 std::string rational_text(AVRational r) { return fmt::format("{}/{}", r.num, r.den); }
 
-std::optional<Rational> stream_fps(const AVStream* st) {
-  if (valid(st->avg_frame_rate)) return Rational{st->avg_frame_rate.num, st->avg_frame_rate.den};
-  if (valid(st->r_frame_rate)) return Rational{st->r_frame_rate.num, st->r_frame_rate.den};
+// A constant-rate stream's rate is its frame spacing (r_frame_rate): avg_frame_rate is skewed by
+// rounded durations (movie-hello.mp4: frames exactly 1/30 s apart, avg 2500/83). A variable-rate
+// stream has no single spacing, so its rate is the average.
+std::optional<Rational> stream_fps(const AVStream* st, bool variable) {
+  const AVRational first = variable ? st->avg_frame_rate : st->r_frame_rate;
+  const AVRational second = variable ? st->r_frame_rate : st->avg_frame_rate;
+  if (valid(first)) return Rational{first.num, first.den};
+  if (valid(second)) return Rational{second.num, second.den};
   return std::nullopt;
 }
 
@@ -193,7 +198,7 @@ nlohmann::json stream_json(const AVStream* st) {
     j["width"] = par->width;
     j["height"] = par->height;
     j["pix_fmt"] = opt_json(av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format)));
-    auto fps = stream_fps(st);
+    auto fps = stream_fps(st, /*variable=*/false);  // nominal; both rates follow
     j["fps"] = fps ? nlohmann::json(fps->to_string()) : nlohmann::json(nullptr);
     j["avg_frame_rate"] = rational_text(st->avg_frame_rate);
     j["r_frame_rate"] = rational_text(st->r_frame_rate);
@@ -587,7 +592,7 @@ Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& opt
       } else {
         r.kind = MediaKind::kVideo;
         r.variable_frame_rate = sample.variable;
-        r.fps = stream_fps(video);
+        r.fps = stream_fps(video, sample.variable);
       }
     }
     if (r.kind == MediaKind::kImage) r.duration_ms.reset();
