@@ -8,11 +8,15 @@
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <exception>
 
 namespace atomcut::http {
 namespace {
+
+constexpr int kListenBacklog = 1024;
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> out;
@@ -160,6 +164,14 @@ HttpServer::HttpServer(const Config& config, ApiKeyService* keys)
   s.set_read_timeout(config_.read_timeout_s, 0);
   s.set_write_timeout(config_.write_timeout_s, 0);
   s.set_payload_max_length(config_.max_upload_bytes);
+  // cpp-httplib 0.11 listens with a backlog of 5, so a burst of new connections (64 clients
+  // connecting at once) loses SYNs and waits a second for the retransmit. Keep the listening
+  // socket to raise its backlog after bind (listen() again on Linux updates it).
+  s.set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd_ = sock;
+  });
   auto get = [this](const httplib::Request& req, httplib::Response& res) {
     dispatch(req, res, nullptr);
   };
@@ -213,6 +225,7 @@ Result<int> HttpServer::bind() {
     }
     port_ = hp.second;
   }
+  if (listen_fd_ >= 0) ::listen(listen_fd_, kListenBacklog);
   return port_;
 }
 
@@ -374,7 +387,7 @@ Status HttpServer::run_pipeline(ApiRequest& req, httplib::Response& res,
 void HttpServer::log_access(const ApiRequest& req, const httplib::Response& res,
                             double duration_ms) const {
   static const auto logger = spdlog::get("access");
-  if (!logger) return;
+  if (!logger || !logger->should_log(spdlog::level::info)) return;
   nlohmann::json line = {
       {"ts_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())

@@ -91,6 +91,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::string host_;
   int port_ = 0;
+  int listen_fd_ = -1;
 };
 
 }  // namespace atomcut::http
