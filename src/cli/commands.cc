@@ -54,6 +54,15 @@ int run_serve(Config config, const std::string& port_file) {
   spdlog::info("atomcut {} listening on http://{}:{} (data dir {}, database {}, blobs {}, auth {})",
                kAtomcutVersion, hp->first, *port, c.data_dir, c.database_url, c.blob_url,
                c.no_auth ? "OFF" : "on");
+  if (!c.no_auth) {
+    auto keys = (*app)->keys().list(std::nullopt);
+    if (keys.ok() && keys->empty()) {
+      spdlog::warn(
+          "no API keys exist yet; create one with: atomcut keys create --tenant t_example --env "
+          "dev --data-dir {}  (or serve with --no-auth on loopback)",
+          c.data_dir);
+    }
+  }
   if (!port_file.empty()) {
     std::ofstream(port_file + ".tmp") << *port << "\n";
     std::rename((port_file + ".tmp").c_str(), port_file.c_str());
