@@ -11,6 +11,7 @@
 #include "core/model/derived_artifact.h"
 #include "core/model/media_asset.h"
 #include "core/request_context.h"
+#include "storage/doc_store.h"
 
 #include <memory>
 #include <optional>
@@ -68,8 +69,21 @@ class MetadataStore {
   virtual Result<ApiKey> find_api_key_by_hash(std::string_view key_hash) = 0;
   // All keys, or those of one scope, in creation order.
   virtual Result<std::vector<ApiKey>> list_api_keys(const std::optional<Scope>& scope) = 0;
-  // Marks a key revoked (idempotent). not_found for an unknown id.
+  // Marks a key revoked (idempotent; the first revoked_at_ms is kept). not_found for an unknown id.
   virtual Status revoke_api_key(std::string_view key_id, int64_t revoked_at_ms) = 0;
+
+  // --- documents (doc_store.h) ---
+  // Runs `body` in one write transaction scoped to `scope`: every change it makes lands, or none
+  // does (when body returns an error or throws). Returns body's status.
+  virtual Status transact_docs(const Scope& scope,
+                               const std::function<Status(DocTransaction&)>& body) = 0;
+  // Reads outside a write transaction (a consistent snapshot per call).
+  virtual Result<DocRecord> get_doc(const Scope& scope, std::string_view collection,
+                                    std::string_view id) = 0;
+  virtual Result<DocPage> list_docs(const Scope& scope, std::string_view collection,
+                                    const DocQuery& query) = 0;
+  virtual Result<std::vector<DocRecord>> list_docs_by_root(const Scope& scope,
+                                                           std::string_view root_id) = 0;
 };
 
 // Opens a store by URL: "sqlite:///abs/path.db" (or a plain path). Creates and migrates the

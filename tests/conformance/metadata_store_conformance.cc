@@ -7,8 +7,11 @@
 #include <cctype>
 #include <chrono>
 #include <climits>
+#include <functional>
 #include <set>
+#include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace atomcut::conformance {
@@ -1236,6 +1239,703 @@ TEST_P(MetadataStoreConformance, ConcurrentDeletesOfOneAssetHaveOneWinner) {
   EXPECT_EQ(won.load(), 1);
   EXPECT_EQ(not_found.load(), 5);
   EXPECT_EQ(other.load(), 0);
+}
+
+// ============================================================================================
+// Documents
+// ============================================================================================
+
+namespace {
+
+constexpr const char* kClips = "video_clips";
+
+DocRecord make_doc(const Scope& scope, std::string collection = kClips, std::string parent_id = "",
+                   std::string root_id = "") {
+  DocRecord r;
+  r.collection = std::move(collection);
+  r.id = new_id("doc");
+  r.tenant_id = scope.tenant_id;
+  r.env = scope.env;
+  r.parent_id = std::move(parent_id);
+  r.root_id = std::move(root_id);
+  r.created_at_ms = kCreatedAtMs;
+  r.updated_at_ms = kCreatedAtMs;
+  r.doc = {{"name", r.id}};
+  return r;
+}
+
+void expect_same_doc(const DocRecord& expected, const DocRecord& actual) {
+  SCOPED_TRACE("document " + expected.collection + "/" + expected.id);
+  EXPECT_EQ(actual.collection, expected.collection);
+  EXPECT_EQ(actual.id, expected.id);
+  EXPECT_EQ(actual.tenant_id, expected.tenant_id);
+  EXPECT_EQ(actual.env, expected.env);
+  EXPECT_EQ(actual.parent_id, expected.parent_id);
+  EXPECT_EQ(actual.root_id, expected.root_id);
+  EXPECT_EQ(actual.created_at_ms, expected.created_at_ms);
+  EXPECT_EQ(actual.updated_at_ms, expected.updated_at_ms);
+  EXPECT_EQ(actual.doc, expected.doc);
+}
+
+// Inserts the records in one transaction.
+Status insert_docs(MetadataStore& store, const Scope& scope, const std::vector<DocRecord>& docs) {
+  return store.transact_docs(scope, [&](DocTransaction& txn) -> Status {
+    for (const DocRecord& r : docs) ATOMCUT_TRY(txn.insert(r));
+    return {};
+  });
+}
+
+// Runs one operation in its own transaction and returns its status.
+Status in_txn(MetadataStore& store, const Scope& scope,
+              const std::function<Status(DocTransaction&)>& op) {
+  return store.transact_docs(scope, op);
+}
+
+// Walks every page of list_docs (the query's filters, the given limit) and returns the ids in
+// order, checking the page invariants like list_all_ids does.
+std::vector<std::string> list_all_doc_ids(MetadataStore& store, const Scope& scope,
+                                          std::string_view collection, DocQuery query,
+                                          std::vector<size_t>* page_sizes = nullptr) {
+  std::vector<std::string> ids;
+  query.after_id.reset();
+  for (int guard = 0; guard < 10000; ++guard) {
+    auto page = store.list_docs(scope, collection, query);
+    EXPECT_TRUE(is_ok(page));
+    if (!page.ok()) break;
+    EXPECT_LE(page->items.size(), static_cast<size_t>(query.limit));
+    if (page_sizes != nullptr) page_sizes->push_back(page->items.size());
+    for (const DocRecord& r : page->items) {
+      EXPECT_EQ(r.collection, collection);
+      EXPECT_EQ(r.tenant_id, scope.tenant_id);
+      EXPECT_EQ(r.env, scope.env);
+      ids.push_back(r.id);
+    }
+    if (!page->next_after_id) break;
+    EXPECT_FALSE(page->items.empty()) << "next_after_id on an empty page";
+    if (page->items.empty()) break;
+    EXPECT_EQ(*page->next_after_id, page->items.back().id);
+    query.after_id = page->next_after_id;
+  }
+  return ids;
+}
+
+std::vector<std::string> doc_ids(const std::vector<DocRecord>& docs) {
+  std::vector<std::string> ids;
+  for (const DocRecord& r : docs) ids.push_back(r.id);
+  return ids;
+}
+
+std::vector<std::string> doc_keys(const std::vector<DocRecord>& docs) {
+  std::vector<std::string> keys;
+  for (const DocRecord& r : docs) keys.push_back(r.collection + "/" + r.id);
+  return keys;
+}
+
+}  // namespace
+
+TEST_P(MetadataStoreConformance, DocInsertAndGetRoundTripsEveryField) {
+  DocRecord r = make_doc(kHome, "video_clips", "trk_parent", "prj_root");
+  r.created_at_ms = 5'000'000'000'123;  // more than 32 bits
+  r.updated_at_ms = 5'000'000'000'456;
+  r.doc = {
+      {"name", "Ünïcode clip \"quoted\" \\ and\nnewlined"},
+      {"in_ms", 0},
+      {"out_ms", int64_t{9'007'199'254'740'993}},  // not representable as a double
+      {"speed", 1.25},
+      {"negative", -17},
+      {"muted", false},
+      {"nothing", nullptr},
+      {"filters", {{{"kind", "blur"}, {"radius", 2.5}}, {{"kind", "lut"}, {"params", {1, 2}}}}},
+      {"empty_object", nlohmann::json::object()},
+      {"empty_array", nlohmann::json::array()},
+  };
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, {r})));
+
+  auto got = store().get_doc(kHome, r.collection, r.id);
+  ASSERT_TRUE(is_ok(got));
+  expect_same_doc(r, *got);
+
+  auto page = store().list_docs(kHome, r.collection, {});
+  ASSERT_TRUE(is_ok(page));
+  ASSERT_EQ(page->items.size(), 1u);
+  expect_same_doc(r, page->items[0]);
+  EXPECT_FALSE(page->next_after_id.has_value());
+
+  auto by_root = store().list_docs_by_root(kHome, "prj_root");
+  ASSERT_TRUE(is_ok(by_root));
+  ASSERT_EQ(by_root->size(), 1u);
+  expect_same_doc(r, (*by_root)[0]);
+
+  // And through a transaction's reads.
+  ASSERT_TRUE(is_ok(in_txn(store(), kHome, [&](DocTransaction& txn) -> Status {
+    ATOMCUT_ASSIGN_OR_RETURN(DocRecord in_txn_got, txn.get(r.collection, r.id));
+    expect_same_doc(r, in_txn_got);
+    return {};
+  })));
+
+  // An empty document and empty parent/root are kept as such.
+  DocRecord bare = make_doc(kHome, "video_projects");
+  bare.doc = nlohmann::json::object();
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, {bare})));
+  auto got_bare = store().get_doc(kHome, bare.collection, bare.id);
+  ASSERT_TRUE(is_ok(got_bare));
+  expect_same_doc(bare, *got_bare);
+}
+
+TEST_P(MetadataStoreConformance, DocOfAnotherTenantOrEnvLooksMissing) {
+  DocRecord r = make_doc(kHome, kClips, "trk_1", "prj_1");
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, {r})));
+  const std::string missing_id = new_id("doc");
+
+  for (const Scope& other : {kOtherTenant, kOtherEnv}) {
+    SCOPED_TRACE(other.tenant_id + "/" + other.env);
+    EXPECT_TRUE(looks_missing(store().get_doc(other, kClips, r.id), r.id,
+                              store().get_doc(other, kClips, missing_id), missing_id));
+
+    DocQuery all;
+    auto page = store().list_docs(other, kClips, all);
+    ASSERT_TRUE(is_ok(page));
+    EXPECT_TRUE(page->items.empty());
+    DocQuery by_parent;
+    by_parent.parent_id = "trk_1";
+    page = store().list_docs(other, kClips, by_parent);
+    ASSERT_TRUE(is_ok(page));
+    EXPECT_TRUE(page->items.empty());
+    auto by_root = store().list_docs_by_root(other, "prj_1");
+    ASSERT_TRUE(is_ok(by_root));
+    EXPECT_TRUE(by_root->empty());
+
+    // Inside a transaction of the other scope: invisible, and cannot be changed or removed.
+    DocRecord moved = r;
+    moved.tenant_id = other.tenant_id;
+    moved.env = other.env;
+    moved.doc = {{"name", "hijacked"}};
+    moved.updated_at_ms = kCreatedAtMs + 99;
+    DocRecord missing = moved;
+    missing.id = missing_id;
+    EXPECT_TRUE(is_ok(in_txn(store(), other, [&](DocTransaction& txn) -> Status {
+      EXPECT_TRUE(
+          looks_missing(txn.get(kClips, r.id), r.id, txn.get(kClips, missing_id), missing_id));
+      EXPECT_TRUE(looks_missing(txn.update(moved), r.id, txn.update(missing), missing_id));
+      EXPECT_TRUE(looks_missing(txn.remove(kClips, r.id), r.id, txn.remove(kClips, missing_id),
+                                missing_id));
+      auto list = txn.list(kClips, {});
+      EXPECT_TRUE(is_ok(list));
+      if (list.ok()) {
+        EXPECT_TRUE(list->items.empty());
+      }
+      auto root = txn.list_by_root("prj_1");
+      EXPECT_TRUE(is_ok(root));
+      if (root.ok()) {
+        EXPECT_TRUE(root->empty());
+      }
+      return {};
+    })));
+    // A transaction that returns the not_found from update also leaves it alone.
+    EXPECT_TRUE(
+        has_code(in_txn(store(), other, [&](DocTransaction& txn) { return txn.update(moved); }),
+                 ErrorCode::kNotFound));
+    EXPECT_TRUE(has_code(
+        in_txn(store(), other, [&](DocTransaction& txn) { return txn.remove(kClips, r.id); }),
+        ErrorCode::kNotFound));
+  }
+
+  auto got = store().get_doc(kHome, kClips, r.id);
+  ASSERT_TRUE(is_ok(got));
+  expect_same_doc(r, *got);
+}
+
+TEST_P(MetadataStoreConformance, DocListPaginatesWithParentAndRootFilters) {
+  // 25 clips under (trk_a, prj_a); noise around them: other parent, other root, other
+  // collection, other scopes.
+  std::vector<DocRecord> wanted, noise;
+  for (int i = 0; i < 25; ++i) wanted.push_back(make_doc(kHome, kClips, "trk_a", "prj_a"));
+  for (int i = 0; i < 4; ++i) noise.push_back(make_doc(kHome, kClips, "trk_b", "prj_a"));
+  for (int i = 0; i < 3; ++i) noise.push_back(make_doc(kHome, kClips, "trk_a", "prj_b"));
+  for (int i = 0; i < 3; ++i) noise.push_back(make_doc(kHome, "video_tracks", "trk_a", "prj_a"));
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, wanted)));
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, noise)));
+  for (const Scope& other : {kOtherTenant, kOtherEnv}) {
+    std::vector<DocRecord> elsewhere;
+    for (int i = 0; i < 5; ++i) elsewhere.push_back(make_doc(other, kClips, "trk_a", "prj_a"));
+    ASSERT_TRUE(is_ok(insert_docs(store(), other, elsewhere)));
+  }
+  const std::vector<std::string> expected = sorted(doc_ids(wanted));
+
+  DocQuery both;
+  both.parent_id = "trk_a";
+  both.root_id = "prj_a";
+  both.limit = 10;
+  std::vector<size_t> sizes;
+  EXPECT_EQ(list_all_doc_ids(store(), kHome, kClips, both, &sizes), expected);
+  EXPECT_EQ(sizes, (std::vector<size_t>{10, 10, 5}));
+
+  // parent_id alone: the 25 plus the 3 under prj_b.
+  DocQuery by_parent;
+  by_parent.parent_id = "trk_a";
+  by_parent.limit = 10;
+  std::vector<std::string> with_prj_b = doc_ids(wanted);
+  for (int i = 4; i < 7; ++i) with_prj_b.push_back(noise[i].id);
+  sizes.clear();
+  EXPECT_EQ(list_all_doc_ids(store(), kHome, kClips, by_parent, &sizes), sorted(with_prj_b));
+  EXPECT_EQ(sizes, (std::vector<size_t>{10, 10, 8}));
+
+  // root_id alone: the 25 plus the 4 under trk_b.
+  DocQuery by_root;
+  by_root.root_id = "prj_a";
+  by_root.limit = 10;
+  std::vector<std::string> with_trk_b = doc_ids(wanted);
+  for (int i = 0; i < 4; ++i) with_trk_b.push_back(noise[i].id);
+  sizes.clear();
+  EXPECT_EQ(list_all_doc_ids(store(), kHome, kClips, by_root, &sizes), sorted(with_trk_b));
+  EXPECT_EQ(sizes, (std::vector<size_t>{10, 10, 9}));
+
+  // No filter: every clip of the scope, none of the tracks.
+  DocQuery none;
+  none.limit = 7;
+  std::vector<std::string> all_clips = doc_ids(wanted);
+  for (int i = 0; i < 7; ++i) all_clips.push_back(noise[i].id);
+  EXPECT_EQ(list_all_doc_ids(store(), kHome, kClips, none), sorted(all_clips));
+
+  // A last page that is exactly full has no next_after_id; after_id is exclusive and need not
+  // exist.
+  DocQuery exact;
+  exact.parent_id = "trk_a";
+  exact.root_id = "prj_a";
+  exact.limit = 25;
+  auto page = store().list_docs(kHome, kClips, exact);
+  ASSERT_TRUE(is_ok(page));
+  EXPECT_EQ(page->items.size(), 25u);
+  EXPECT_FALSE(page->next_after_id.has_value());
+  exact.limit = 24;
+  page = store().list_docs(kHome, kClips, exact);
+  ASSERT_TRUE(is_ok(page));
+  ASSERT_TRUE(page->next_after_id.has_value());
+  EXPECT_EQ(*page->next_after_id, expected[23]);
+  exact.limit = 1000;
+  exact.after_id = expected[9];
+  page = store().list_docs(kHome, kClips, exact);
+  ASSERT_TRUE(is_ok(page));
+  EXPECT_EQ(doc_ids(page->items), std::vector<std::string>(expected.begin() + 10, expected.end()));
+  exact.after_id = expected[9] + "~";  // sorts between expected[9] and expected[10]
+  page = store().list_docs(kHome, kClips, exact);
+  ASSERT_TRUE(is_ok(page));
+  EXPECT_EQ(doc_ids(page->items), std::vector<std::string>(expected.begin() + 10, expected.end()));
+
+  // The same walk inside a transaction.
+  EXPECT_TRUE(is_ok(in_txn(store(), kHome, [&](DocTransaction& txn) -> Status {
+    DocQuery q = both;
+    std::vector<std::string> ids;
+    std::vector<size_t> txn_sizes;
+    while (true) {
+      ATOMCUT_ASSIGN_OR_RETURN(DocPage p, txn.list(kClips, q));
+      txn_sizes.push_back(p.items.size());
+      for (const DocRecord& d : p.items) ids.push_back(d.id);
+      if (!p.next_after_id) break;
+      q.after_id = p.next_after_id;
+    }
+    EXPECT_EQ(ids, expected);
+    EXPECT_EQ(txn_sizes, (std::vector<size_t>{10, 10, 5}));
+    return {};
+  })));
+}
+
+TEST_P(MetadataStoreConformance, DocListByRootSpansCollectionsInCollectionThenIdOrder) {
+  std::vector<DocRecord> project, other_root;
+  DocRecord prj = make_doc(kHome, "video_projects");
+  prj.root_id = prj.id;  // a top-level record may name itself as its root
+  project.push_back(prj);
+  for (const char* collection : {"video_tracks", "video_clips", "video_transitions"}) {
+    for (int i = 0; i < 3; ++i) project.push_back(make_doc(kHome, collection, "p", prj.id));
+    other_root.push_back(make_doc(kHome, collection, "p", "prj_other"));
+  }
+  // Inserted in a shuffled order, across two transactions.
+  std::vector<DocRecord> first(project.rbegin(), project.rbegin() + 5);
+  std::vector<DocRecord> second(project.rbegin() + 5, project.rend());
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, first)));
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, second)));
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, other_root)));
+  DocRecord elsewhere = make_doc(kOtherTenant, "video_clips", "p", prj.id);
+  ASSERT_TRUE(is_ok(insert_docs(store(), kOtherTenant, {elsewhere})));
+
+  std::vector<DocRecord> expected = project;
+  std::sort(expected.begin(), expected.end(), [](const DocRecord& a, const DocRecord& b) {
+    return std::tie(a.collection, a.id) < std::tie(b.collection, b.id);
+  });
+  auto got = store().list_docs_by_root(kHome, prj.id);
+  ASSERT_TRUE(is_ok(got));
+  EXPECT_EQ(doc_keys(*got), doc_keys(expected));
+  for (size_t i = 0; i < std::min(got->size(), expected.size()); ++i) {
+    expect_same_doc(expected[i], (*got)[i]);
+  }
+  EXPECT_TRUE(is_ok(in_txn(store(), kHome, [&](DocTransaction& txn) -> Status {
+    ATOMCUT_ASSIGN_OR_RETURN(std::vector<DocRecord> in_txn_got, txn.list_by_root(prj.id));
+    EXPECT_EQ(doc_keys(in_txn_got), doc_keys(expected));
+    return {};
+  })));
+
+  auto none = store().list_docs_by_root(kHome, "prj_nothing");
+  ASSERT_TRUE(is_ok(none));
+  EXPECT_TRUE(none->empty());
+  auto theirs = store().list_docs_by_root(kOtherTenant, prj.id);
+  ASSERT_TRUE(is_ok(theirs));
+  EXPECT_EQ(doc_keys(*theirs), doc_keys({elsewhere}));
+}
+
+TEST_P(MetadataStoreConformance, DocTransactionThatReturnsAnErrorLeavesNothing) {
+  DocRecord kept = make_doc(kHome);
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, {kept})));
+  std::vector<DocRecord> docs = {make_doc(kHome), make_doc(kHome), make_doc(kHome)};
+  Status s = store().transact_docs(kHome, [&](DocTransaction& txn) -> Status {
+    for (const DocRecord& r : docs) EXPECT_TRUE(is_ok(txn.insert(r)));
+    DocRecord changed = kept;
+    changed.doc = {{"name", "changed"}};
+    EXPECT_TRUE(is_ok(txn.update(changed)));
+    return Error::failed_precondition("the body changed its mind", {{"why", "test"}});
+  });
+  // The body's own error comes back unchanged.
+  ASSERT_TRUE(has_code(s, ErrorCode::kFailedPrecondition));
+  EXPECT_EQ(s.error().message, "the body changed its mind");
+  EXPECT_EQ(s.error().details, nlohmann::json({{"why", "test"}}));
+  for (const DocRecord& r : docs) {
+    EXPECT_TRUE(has_code(store().get_doc(kHome, r.collection, r.id), ErrorCode::kNotFound));
+  }
+  auto page = store().list_docs(kHome, kClips, {});
+  ASSERT_TRUE(is_ok(page));
+  EXPECT_EQ(doc_ids(page->items), doc_ids({kept}));
+  auto got = store().get_doc(kHome, kClips, kept.id);
+  ASSERT_TRUE(is_ok(got));
+  expect_same_doc(kept, *got);
+
+  // The same records insert fine afterwards.
+  EXPECT_TRUE(is_ok(insert_docs(store(), kHome, docs)));
+}
+
+TEST_P(MetadataStoreConformance, DocTransactionThatThrowsLeavesNothingAndStoreKeepsWorking) {
+  std::vector<DocRecord> docs = {make_doc(kHome), make_doc(kHome), make_doc(kHome)};
+  Status s = store().transact_docs(kHome, [&](DocTransaction& txn) -> Status {
+    for (const DocRecord& r : docs) EXPECT_TRUE(is_ok(txn.insert(r)));
+    throw std::runtime_error("boom in the body");
+  });
+  ASSERT_TRUE(has_code(s, ErrorCode::kInternal));
+  EXPECT_NE(s.error().message.find("boom in the body"), std::string::npos) << s.error().message;
+  s = store().transact_docs(kHome, [&](DocTransaction& txn) -> Status {
+    EXPECT_TRUE(is_ok(txn.insert(make_doc(kHome))));
+    throw 42;  // not a std::exception
+  });
+  EXPECT_TRUE(has_code(s, ErrorCode::kInternal));
+  auto page = store().list_docs(kHome, kClips, {});
+  ASSERT_TRUE(is_ok(page));
+  EXPECT_TRUE(page->items.empty());
+
+  // Every kind of write still works, and the rolled-back ids are free.
+  EXPECT_TRUE(is_ok(insert_docs(store(), kHome, docs)));
+  MediaAsset a = minimal_asset(kHome);
+  EXPECT_TRUE(is_ok(store().insert_asset(a)));
+  EXPECT_TRUE(is_ok(store().get_asset(kHome, a.id)));
+  page = store().list_docs(kHome, kClips, {});
+  ASSERT_TRUE(is_ok(page));
+  EXPECT_EQ(page->items.size(), 3u);
+}
+
+TEST_P(MetadataStoreConformance, DocTransactionSeesItsOwnWritesAndOthersDoNotUntilCommit) {
+  DocRecord r = make_doc(kHome, kClips, "trk_1", "prj_1");
+  ASSERT_TRUE(is_ok(store().transact_docs(kHome, [&](DocTransaction& txn) -> Status {
+    EXPECT_TRUE(has_code(txn.get(kClips, r.id), ErrorCode::kNotFound));
+    ATOMCUT_TRY(txn.insert(r));
+    ATOMCUT_ASSIGN_OR_RETURN(DocRecord got, txn.get(kClips, r.id));
+    expect_same_doc(r, got);
+    DocQuery q;
+    q.parent_id = "trk_1";
+    ATOMCUT_ASSIGN_OR_RETURN(DocPage page, txn.list(kClips, q));
+    EXPECT_EQ(doc_ids(page.items), doc_ids({r}));
+    ATOMCUT_ASSIGN_OR_RETURN(std::vector<DocRecord> by_root, txn.list_by_root("prj_1"));
+    EXPECT_EQ(doc_ids(by_root), doc_ids({r}));
+    // Not visible outside the transaction before it commits.
+    EXPECT_TRUE(has_code(store().get_doc(kHome, kClips, r.id), ErrorCode::kNotFound));
+
+    DocRecord changed = r;
+    changed.doc = {{"name", "second"}};
+    changed.updated_at_ms = r.updated_at_ms + 5;
+    ATOMCUT_TRY(txn.update(changed));
+    ATOMCUT_ASSIGN_OR_RETURN(got, txn.get(kClips, r.id));
+    expect_same_doc(changed, got);
+    r = changed;
+    return {};
+  })));
+  auto got = store().get_doc(kHome, kClips, r.id);
+  ASSERT_TRUE(is_ok(got));
+  expect_same_doc(r, *got);
+
+  ASSERT_TRUE(is_ok(store().transact_docs(kHome, [&](DocTransaction& txn) -> Status {
+    ATOMCUT_TRY(txn.remove(kClips, r.id));
+    EXPECT_TRUE(has_code(txn.get(kClips, r.id), ErrorCode::kNotFound));
+    EXPECT_TRUE(has_code(txn.remove(kClips, r.id), ErrorCode::kNotFound));
+    ATOMCUT_ASSIGN_OR_RETURN(std::vector<DocRecord> by_root, txn.list_by_root("prj_1"));
+    EXPECT_TRUE(by_root.empty());
+    return {};
+  })));
+  EXPECT_TRUE(has_code(store().get_doc(kHome, kClips, r.id), ErrorCode::kNotFound));
+}
+
+TEST_P(MetadataStoreConformance, DocUpdateKeepsCreatedAtAndReplacesTheRest) {
+  DocRecord r = make_doc(kHome, kClips, "trk_old", "prj_old");
+  r.created_at_ms = kCreatedAtMs;
+  r.updated_at_ms = kCreatedAtMs;
+  r.doc = {{"name", "old"}, {"gone", true}};
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, {r})));
+
+  DocRecord changed = r;
+  changed.created_at_ms = kCreatedAtMs + 1'000'000;  // ignored: created_at_ms is kept
+  changed.updated_at_ms = kCreatedAtMs + 2'000;
+  changed.parent_id = "trk_new";
+  changed.root_id = "prj_new";
+  changed.doc = {{"name", "new"}, {"added", {1, 2, 3}}};
+  ASSERT_TRUE(
+      is_ok(in_txn(store(), kHome, [&](DocTransaction& txn) { return txn.update(changed); })));
+
+  DocRecord expected = changed;
+  expected.created_at_ms = r.created_at_ms;
+  auto got = store().get_doc(kHome, kClips, r.id);
+  ASSERT_TRUE(is_ok(got));
+  expect_same_doc(expected, *got);
+
+  // The indexed columns moved with it.
+  DocQuery old_parent, new_parent;
+  old_parent.parent_id = "trk_old";
+  new_parent.parent_id = "trk_new";
+  EXPECT_TRUE(list_all_doc_ids(store(), kHome, kClips, old_parent).empty());
+  EXPECT_EQ(list_all_doc_ids(store(), kHome, kClips, new_parent), doc_ids({r}));
+  auto old_root = store().list_docs_by_root(kHome, "prj_old");
+  ASSERT_TRUE(is_ok(old_root));
+  EXPECT_TRUE(old_root->empty());
+  auto new_root = store().list_docs_by_root(kHome, "prj_new");
+  ASSERT_TRUE(is_ok(new_root));
+  EXPECT_EQ(doc_ids(*new_root), doc_ids({r}));
+
+  // Updating a record that does not exist is not_found (and creates nothing).
+  DocRecord missing = make_doc(kHome);
+  EXPECT_TRUE(
+      has_code(in_txn(store(), kHome, [&](DocTransaction& txn) { return txn.update(missing); }),
+               ErrorCode::kNotFound));
+  EXPECT_TRUE(has_code(store().get_doc(kHome, kClips, missing.id), ErrorCode::kNotFound));
+}
+
+TEST_P(MetadataStoreConformance, DocInsertWithTakenIdIsAlreadyExistsInAnyScope) {
+  DocRecord r = make_doc(kHome);
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, {r})));
+  for (const Scope& scope : {kHome, kOtherTenant, kOtherEnv}) {
+    SCOPED_TRACE(scope.tenant_id + "/" + scope.env);
+    DocRecord dup = r;
+    dup.tenant_id = scope.tenant_id;
+    dup.env = scope.env;
+    dup.doc = {{"name", "duplicate"}};
+    EXPECT_TRUE(has_code(insert_docs(store(), scope, {dup}), ErrorCode::kAlreadyExists));
+    // Within a body the error can be handled, and the rest of the transaction still commits.
+    DocRecord fresh = make_doc(scope);
+    EXPECT_TRUE(is_ok(store().transact_docs(scope, [&](DocTransaction& txn) -> Status {
+      EXPECT_TRUE(has_code(txn.insert(dup), ErrorCode::kAlreadyExists));
+      return txn.insert(fresh);
+    })));
+    EXPECT_TRUE(is_ok(store().get_doc(scope, kClips, fresh.id)));
+    const Scope& neighbour = scope == kOtherTenant ? kOtherEnv : kOtherTenant;
+    EXPECT_TRUE(has_code(store().get_doc(neighbour, kClips, fresh.id), ErrorCode::kNotFound));
+  }
+  // The original is untouched.
+  auto got = store().get_doc(kHome, kClips, r.id);
+  ASSERT_TRUE(is_ok(got));
+  expect_same_doc(r, *got);
+
+  // The same id in another collection is a different record.
+  DocRecord other_collection = r;
+  other_collection.collection = "video_tracks";
+  EXPECT_TRUE(is_ok(insert_docs(store(), kHome, {other_collection})));
+  auto both = store().get_doc(kHome, "video_tracks", r.id);
+  ASSERT_TRUE(is_ok(both));
+  expect_same_doc(other_collection, *both);
+}
+
+TEST_P(MetadataStoreConformance, DocMalformedInputIsInvalidArgument) {
+  const std::string too_long(65, 'a');
+  for (const std::string& bad :
+       {std::string(), std::string("Video_clips"), std::string("video-clips"),
+        std::string("video clips"), std::string("clips/1"), std::string("v\xc3\xa9"), too_long}) {
+    SCOPED_TRACE("collection '" + bad + "'");
+    DocRecord r = make_doc(kHome, bad);
+    EXPECT_TRUE(has_code(insert_docs(store(), kHome, {r}), ErrorCode::kInvalidArgument));
+    EXPECT_TRUE(has_code(store().get_doc(kHome, bad, r.id), ErrorCode::kInvalidArgument));
+    EXPECT_TRUE(has_code(store().list_docs(kHome, bad, {}), ErrorCode::kInvalidArgument));
+    EXPECT_TRUE(is_ok(in_txn(store(), kHome, [&](DocTransaction& txn) -> Status {
+      EXPECT_TRUE(has_code(txn.get(bad, r.id), ErrorCode::kInvalidArgument));
+      EXPECT_TRUE(has_code(txn.update(r), ErrorCode::kInvalidArgument));
+      EXPECT_TRUE(has_code(txn.remove(bad, r.id), ErrorCode::kInvalidArgument));
+      EXPECT_TRUE(has_code(txn.list(bad, {}), ErrorCode::kInvalidArgument));
+      return {};
+    })));
+  }
+  DocRecord ok_name = make_doc(kHome, "a0_" + std::string(61, 'z'));  // 64 characters
+  EXPECT_TRUE(is_ok(insert_docs(store(), kHome, {ok_name})));
+  EXPECT_TRUE(is_ok(store().get_doc(kHome, ok_name.collection, ok_name.id)));
+
+  // An empty id.
+  DocRecord no_id = make_doc(kHome);
+  no_id.id.clear();
+  EXPECT_TRUE(has_code(insert_docs(store(), kHome, {no_id}), ErrorCode::kInvalidArgument));
+
+  // A record whose tenant or env differs from the transaction's scope.
+  for (const Scope& other : {kOtherTenant, kOtherEnv}) {
+    DocRecord r = make_doc(other);
+    EXPECT_TRUE(has_code(insert_docs(store(), kHome, {r}), ErrorCode::kInvalidArgument));
+    EXPECT_TRUE(has_code(store().get_doc(other, kClips, r.id), ErrorCode::kNotFound));
+  }
+  DocRecord home = make_doc(kHome);
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, {home})));
+  DocRecord foreign_update = home;
+  foreign_update.tenant_id = kOtherTenant.tenant_id;
+  EXPECT_TRUE(has_code(
+      in_txn(store(), kHome, [&](DocTransaction& txn) { return txn.update(foreign_update); }),
+      ErrorCode::kInvalidArgument));
+
+  // doc must be a JSON object, and its text valid UTF-8.
+  for (const nlohmann::json& not_object : {nlohmann::json::array({1, 2}), nlohmann::json("text"),
+                                           nlohmann::json(nullptr), nlohmann::json(3)}) {
+    SCOPED_TRACE(not_object.dump());
+    DocRecord r = make_doc(kHome);
+    r.doc = not_object;
+    EXPECT_TRUE(has_code(insert_docs(store(), kHome, {r}), ErrorCode::kInvalidArgument));
+    DocRecord u = home;
+    u.doc = not_object;
+    EXPECT_TRUE(has_code(in_txn(store(), kHome, [&](DocTransaction& txn) { return txn.update(u); }),
+                         ErrorCode::kInvalidArgument));
+  }
+  DocRecord bad_utf8 = make_doc(kHome);
+  bad_utf8.doc = {{"name", std::string("\xff\xfe")}};
+  EXPECT_TRUE(has_code(insert_docs(store(), kHome, {bad_utf8}), ErrorCode::kInvalidArgument));
+
+  auto got = store().get_doc(kHome, kClips, home.id);
+  ASSERT_TRUE(is_ok(got));
+  expect_same_doc(home, *got);
+}
+
+TEST_P(MetadataStoreConformance, DocListRejectsLimitOutsideOneToThousand) {
+  ASSERT_TRUE(is_ok(insert_docs(store(), kHome, {make_doc(kHome), make_doc(kHome)})));
+  for (int limit : {0, -1, 1001, INT_MIN, INT_MAX}) {
+    SCOPED_TRACE(limit);
+    DocQuery q;
+    q.limit = limit;
+    EXPECT_TRUE(has_code(store().list_docs(kHome, kClips, q), ErrorCode::kInvalidArgument));
+    EXPECT_TRUE(is_ok(in_txn(store(), kHome, [&](DocTransaction& txn) -> Status {
+      EXPECT_TRUE(has_code(txn.list(kClips, q), ErrorCode::kInvalidArgument));
+      return {};
+    })));
+  }
+  for (int limit : {1, 1000}) {
+    DocQuery q;
+    q.limit = limit;
+    auto page = store().list_docs(kHome, kClips, q);
+    ASSERT_TRUE(is_ok(page));
+    EXPECT_EQ(page->items.size(), limit == 1 ? 1u : 2u);
+    EXPECT_EQ(page->next_after_id.has_value(), limit == 1);
+  }
+}
+
+TEST_P(MetadataStoreConformance, NestedTransactDocsIsFailedPrecondition) {
+  DocRecord outer = make_doc(kHome);
+  DocRecord inner = make_doc(kHome);
+  bool inner_ran = false;
+  Status s = store().transact_docs(kHome, [&](DocTransaction& txn) -> Status {
+    ATOMCUT_TRY(txn.insert(outer));
+    for (const Scope& scope : {kHome, kOtherTenant}) {
+      Status nested = store().transact_docs(scope, [&](DocTransaction& t) -> Status {
+        inner_ran = true;
+        return t.insert(inner);
+      });
+      EXPECT_TRUE(has_code(nested, ErrorCode::kFailedPrecondition));
+    }
+    return {};  // the outer transaction is unaffected
+  });
+  EXPECT_TRUE(is_ok(s));
+  EXPECT_FALSE(inner_ran);
+  EXPECT_TRUE(is_ok(store().get_doc(kHome, kClips, outer.id)));
+  EXPECT_TRUE(has_code(store().get_doc(kHome, kClips, inner.id), ErrorCode::kNotFound));
+  // And transactions work normally afterwards.
+  EXPECT_TRUE(is_ok(insert_docs(store(), kHome, {inner})));
+}
+
+// 8 threads each run 50 rounds of two read-modify-write transactions: one on a counter of their
+// own scope, one on a counter shared by all in one scope. Every increment lands (no lost
+// updates); a reader sees the shared counter only ever grow.
+TEST_P(MetadataStoreConformance, ConcurrentDocTransactionsLoseNoUpdates) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 50;
+  const Scope shared_scope{"t_shared", "prod"};
+  DocRecord shared = make_doc(shared_scope, "counters");
+  shared.doc = {{"n", 0}};
+  ASSERT_TRUE(is_ok(insert_docs(store(), shared_scope, {shared})));
+  std::vector<Scope> own_scopes;
+  std::vector<DocRecord> own;
+  for (int t = 0; t < kThreads; ++t) {
+    own_scopes.push_back(Scope{"t_worker_" + std::to_string(t), t % 2 == 0 ? "prod" : "dev"});
+    DocRecord c = make_doc(own_scopes.back(), "counters");
+    c.doc = {{"n", 0}};
+    ASSERT_TRUE(is_ok(insert_docs(store(), own_scopes.back(), {c})));
+    own.push_back(c);
+  }
+
+  auto increment = [&](const Scope& scope, const std::string& id) {
+    return store().transact_docs(scope, [&](DocTransaction& txn) -> Status {
+      ATOMCUT_ASSIGN_OR_RETURN(DocRecord r, txn.get("counters", id));
+      r.doc["n"] = r.doc["n"].get<int64_t>() + 1;
+      r.updated_at_ms += 1;
+      return txn.update(r);
+    });
+  };
+
+  std::atomic<int> failures{0};
+  std::atomic<bool> done{false};
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        for (Status s : {increment(own_scopes[t], own[t].id), increment(shared_scope, shared.id)}) {
+          if (!s.ok()) {
+            ++failures;
+            errors[t] = s.error().message;
+          }
+        }
+      }
+    });
+  }
+  std::thread reader([&] {
+    int64_t last = 0;
+    do {
+      auto got = store().get_doc(shared_scope, "counters", shared.id);
+      if (!got.ok()) {
+        ++failures;
+        continue;
+      }
+      int64_t n = got->doc.value("n", int64_t{-1});
+      if (n < last) ++failures;
+      last = n;
+    } while (!done.load());
+  });
+  for (auto& t : threads) t.join();
+  done = true;
+  reader.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+
+  auto got = store().get_doc(shared_scope, "counters", shared.id);
+  ASSERT_TRUE(is_ok(got));
+  EXPECT_EQ(got->doc["n"], kThreads * kRounds);
+  EXPECT_EQ(got->updated_at_ms, shared.updated_at_ms + kThreads * kRounds);
+  EXPECT_EQ(got->created_at_ms, shared.created_at_ms);
+  for (int t = 0; t < kThreads; ++t) {
+    auto mine = store().get_doc(own_scopes[t], "counters", own[t].id);
+    ASSERT_TRUE(is_ok(mine));
+    EXPECT_EQ(mine->doc["n"], kRounds);
+  }
 }
 
 }  // namespace atomcut::conformance

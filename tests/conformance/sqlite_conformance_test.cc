@@ -188,7 +188,8 @@ TEST_F(SqliteMetadataStoreTest, SchemaVersionRecordsEveryMigrationOnce) {
     EXPECT_FALSE(versions[v - 1][1].empty());
     EXPECT_GT(std::stoll(versions[v - 1][2]), 0);
   }
-  for (const char* table : {"media_assets", "media_artifacts", "asset_tags", "api_keys"}) {
+  for (const char* table :
+       {"media_assets", "media_artifacts", "asset_tags", "api_keys", "documents"}) {
     EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
                                      "AND name = '") +
                          table + "'"),
@@ -204,7 +205,7 @@ TEST_F(SqliteMetadataStoreTest, TenantIndexesLeadWithTenantAndEnv) {
   RawDb raw(db_path());
   auto indexes = raw.rows(
       "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
-      "('media_assets', 'media_artifacts', 'asset_tags', 'api_keys')");
+      "('media_assets', 'media_artifacts', 'asset_tags', 'api_keys', 'documents')");
   ASSERT_FALSE(indexes.empty());
   int tenant_leading = 0;
   for (const auto& index : indexes) {
@@ -218,10 +219,11 @@ TEST_F(SqliteMetadataStoreTest, TenantIndexesLeadWithTenantAndEnv) {
     }
     const bool global_unique =
         names == std::vector<std::string>{"id"} ||
-        (index[1] == "api_keys" && names == std::vector<std::string>{"key_hash"});
+        (index[1] == "api_keys" && names == std::vector<std::string>{"key_hash"}) ||
+        (index[1] == "documents" && names == std::vector<std::string>{"collection", "id"});
     EXPECT_TRUE(global_unique) << "index does not lead with (tenant_id, env)";
   }
-  EXPECT_GE(tenant_leading, 5);
+  EXPECT_GE(tenant_leading, 8);
 }
 
 // The scoped lookups use an index, never a scan of the whole table.
@@ -247,6 +249,50 @@ TEST_F(SqliteMetadataStoreTest, ScopedQueriesUseIndexes) {
       const std::string& detail = row.back();
       EXPECT_EQ(detail.find("SCAN"), std::string::npos) << sql << "\n  plan: " << detail;
       EXPECT_EQ(detail.find("TEMP B-TREE"), std::string::npos) << sql << "\n  plan: " << detail;
+    }
+  }
+}
+
+// The document listings search an index by (tenant_id, env, ...) and need no sort; a lookup by
+// key uses the primary key.
+TEST_F(SqliteMetadataStoreTest, DocumentQueriesUseScopedIndexes) {
+  ASSERT_NE(open_store(), nullptr);
+  RawDb raw(db_path());
+  const std::string cols =
+      "collection, id, tenant_id, env, parent_id, root_id, created_at_ms, updated_at_ms, doc";
+  const std::string list = "SELECT " + cols +
+                           " FROM documents WHERE tenant_id = 'a' AND env = 'b' AND "
+                           "collection = 'c'";
+  struct Query {
+    std::string sql;
+    bool scoped_index;  // must search an index leading with (tenant_id, env)
+  };
+  for (const Query& q : std::vector<Query>{
+           {list + " ORDER BY id LIMIT 11", true},
+           {list + " AND id > 'x' ORDER BY id LIMIT 11", true},
+           {list + " AND parent_id = 'p' ORDER BY id LIMIT 11", true},
+           {list + " AND parent_id = 'p' AND id > 'x' ORDER BY id LIMIT 11", true},
+           {list + " AND root_id = 'r' AND id > 'x' ORDER BY id LIMIT 11", true},
+           {list + " AND parent_id = 'p' AND root_id = 'r' AND id > 'x' ORDER BY id LIMIT 11",
+            true},
+           {"SELECT " + cols +
+                " FROM documents WHERE tenant_id = 'a' AND env = 'b' AND root_id = 'r' "
+                "ORDER BY collection, id",
+            true},
+           {"SELECT " + cols +
+                " FROM documents WHERE collection = 'c' AND id = 'x' AND tenant_id = 'a' AND "
+                "env = 'b'",
+            false},
+       }) {
+    auto plan = raw.rows("EXPLAIN QUERY PLAN " + q.sql);
+    ASSERT_FALSE(plan.empty()) << q.sql;
+    std::string details;
+    for (const auto& row : plan) details += row.back() + "\n";
+    EXPECT_EQ(details.find("SCAN"), std::string::npos) << q.sql << "\n  plan: " << details;
+    EXPECT_EQ(details.find("TEMP B-TREE"), std::string::npos) << q.sql << "\n  plan: " << details;
+    if (q.scoped_index) {
+      EXPECT_NE(details.find("(tenant_id=? AND env=?"), std::string::npos)
+          << q.sql << "\n  plan: " << details;
     }
   }
 }
@@ -477,6 +523,155 @@ TEST_F(SqliteMetadataStoreTest, DamagedRecordsAreDataLossNotExceptions) {
   // Repairing the record makes it readable again.
   ASSERT_TRUE(store->update_asset(a).ok());
   EXPECT_TRUE(store->get_asset(kScope, a.id).ok());
+}
+
+// --- documents ---
+
+DocRecord make_doc(const Scope& scope = kScope, std::string collection = "video_clips") {
+  DocRecord r;
+  r.collection = std::move(collection);
+  r.id = new_id("doc");
+  r.tenant_id = scope.tenant_id;
+  r.env = scope.env;
+  r.parent_id = "trk_1";
+  r.root_id = "prj_1";
+  r.created_at_ms = 1'700'000'000'000;
+  r.updated_at_ms = 1'700'000'000'000;
+  r.doc = {{"name", "clip"}};
+  return r;
+}
+
+Status insert_doc(MetadataStore& store, const DocRecord& r) {
+  return store.transact_docs(Scope{r.tenant_id, r.env},
+                             [&](DocTransaction& txn) { return txn.insert(r); });
+}
+
+// A database written by a binary that knew only migration 1 gains the documents table on open
+// and keeps its records.
+TEST_F(SqliteMetadataStoreTest, OpeningAVersionOneFileAddsTheDocumentsTable) {
+  MediaAsset a = make_asset();
+  {
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->insert_asset(a).ok());
+  }
+  {
+    RawDb raw(db_path());
+    raw.exec("DROP TABLE documents");
+    raw.exec("DELETE FROM schema_version WHERE version > 1");
+  }
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_version"),
+            std::to_string(SqliteMetadataStore::latest_schema_version()));
+  EXPECT_TRUE(store->get_asset(kScope, a.id).ok());
+  DocRecord r = make_doc();
+  ASSERT_TRUE(insert_doc(*store, r).ok());
+  EXPECT_TRUE(store->get_doc(kScope, r.collection, r.id).ok());
+}
+
+// Any other write on the same store from inside a body would wait for the body's own
+// transaction: it fails at once instead. Reads work (and do not see the uncommitted writes).
+TEST_F(SqliteMetadataStoreTest, WritesFromInsideADocBodyAreFailedPreconditionNotADeadlock) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  MediaAsset a = make_asset();
+  ApiKey k = make_key();
+  ASSERT_TRUE(store->insert_asset(a).ok());
+  ASSERT_TRUE(store->insert_api_key(k).ok());
+  DocRecord r = make_doc();
+  auto started = std::chrono::steady_clock::now();
+  Status s = store->transact_docs(kScope, [&](DocTransaction& txn) -> Status {
+    ATOMCUT_TRY(txn.insert(r));
+    EXPECT_EQ(store->insert_asset(make_asset()).error().code, ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(store->update_asset(a).error().code, ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(store->delete_asset(kScope, a.id).error().code, ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(store->insert_artifact(make_artifact(a)).error().code,
+              ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(store->insert_api_key(make_key()).error().code, ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(store->revoke_api_key(k.id, 1).error().code, ErrorCode::kFailedPrecondition);
+    EXPECT_TRUE(store->get_asset(kScope, a.id).ok());
+    EXPECT_EQ(store->get_doc(kScope, r.collection, r.id).error().code, ErrorCode::kNotFound);
+    return {};
+  });
+  EXPECT_TRUE(s.ok()) << s.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_TRUE(store->get_doc(kScope, r.collection, r.id).ok());
+  // Outside a body, writes work again.
+  EXPECT_TRUE(store->insert_asset(make_asset()).ok());
+}
+
+// Two stores on one file (a CLI next to the server): their doc transactions serialise on the
+// file lock, so read-modify-writes through both lose nothing.
+TEST_F(SqliteMetadataStoreTest, DocTransactionsThroughTwoStoresOnOneFileLoseNoUpdates) {
+  auto first = open_store();
+  auto second = open_store();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  DocRecord counter = make_doc(kScope, "counters");
+  counter.doc = {{"n", 0}};
+  ASSERT_TRUE(insert_doc(*first, counter).ok());
+  constexpr int kThreads = 6;
+  constexpr int kPerThread = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    MetadataStore& store = t % 2 == 0 ? *first : *second;
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Status s = store.transact_docs(kScope, [&](DocTransaction& txn) -> Status {
+          ATOMCUT_ASSIGN_OR_RETURN(DocRecord r, txn.get("counters", counter.id));
+          r.doc["n"] = r.doc["n"].get<int>() + 1;
+          return txn.update(r);
+        });
+        if (!s.ok()) {
+          ++failures;
+          errors[t] = s.error().message;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+  auto got = second->get_doc(kScope, "counters", counter.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->doc["n"], kThreads * kPerThread);
+}
+
+TEST_F(SqliteMetadataStoreTest, DamagedDocumentsAreDataLossNotExceptions) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  DocRecord r = make_doc();
+  ASSERT_TRUE(insert_doc(*store, r).ok());
+  RawDb raw(db_path());
+  for (const char* doc : {"{not json", "[]", "42", "\"text\""}) {
+    SCOPED_TRACE(doc);
+    raw.exec(std::string("UPDATE documents SET doc = '") + doc + "' WHERE id = '" + r.id + "'");
+    EXPECT_NO_THROW({
+      auto got = store->get_doc(kScope, r.collection, r.id);
+      ASSERT_FALSE(got.ok());
+      EXPECT_EQ(got.error().code, ErrorCode::kDataLoss) << got.error().message;
+      auto page = store->list_docs(kScope, r.collection, {});
+      ASSERT_FALSE(page.ok());
+      EXPECT_EQ(page.error().code, ErrorCode::kDataLoss);
+      auto by_root = store->list_docs_by_root(kScope, r.root_id);
+      ASSERT_FALSE(by_root.ok());
+      EXPECT_EQ(by_root.error().code, ErrorCode::kDataLoss);
+      Status in_txn = store->transact_docs(kScope, [&](DocTransaction& txn) -> Status {
+        return txn.get(r.collection, r.id).ok() ? Status() : Status(Error::data_loss("seen"));
+      });
+      EXPECT_EQ(in_txn.error().code, ErrorCode::kDataLoss);
+    });
+  }
+  // Overwriting the record repairs it.
+  ASSERT_TRUE(
+      store->transact_docs(kScope, [&](DocTransaction& txn) { return txn.update(r); }).ok());
+  auto got = store->get_doc(kScope, r.collection, r.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->doc, r.doc);
 }
 
 }  // namespace

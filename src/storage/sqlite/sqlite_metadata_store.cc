@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -82,6 +84,29 @@ CREATE TABLE api_keys (
   revoked_at_ms INTEGER
 );
 CREATE INDEX api_keys_by_scope ON api_keys (tenant_id, env, id);
+)sql"},
+    // Documents (storage/doc_store.h): the indexed columns beside the record's JSON. The primary
+    // key (collection, id) is the global uniqueness constraint; every lookup by scope goes
+    // through an index leading with (tenant_id, env). documents_by_root serves both a listing of
+    // one collection filtered by root_id (root_id, collection equal; id range) and the listing of
+    // a whole root across collections (in collection, id order). parent_id and root_id are ""
+    // when absent.
+    {2, "documents", R"sql(
+CREATE TABLE documents (
+  collection TEXT NOT NULL,
+  id TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  env TEXT NOT NULL,
+  parent_id TEXT NOT NULL,
+  root_id TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (collection, id)
+);
+CREATE INDEX documents_by_scope ON documents (tenant_id, env, collection, id);
+CREATE INDEX documents_by_parent ON documents (tenant_id, env, collection, parent_id, id);
+CREATE INDEX documents_by_root ON documents (tenant_id, env, root_id, collection, id);
 )sql"},
 };
 
@@ -441,6 +466,290 @@ Status insert_tags(Connection& c, const MediaAsset& a) {
   return {};
 }
 
+// --- documents ---
+
+constexpr const char* kDocColumns =
+    "collection, id, tenant_id, env, parent_id, root_id, created_at_ms, updated_at_ms, doc";
+
+std::string doc_key(std::string_view collection, std::string_view id) {
+  return fmt::format("{}/{}", collection, id);
+}
+
+Error doc_not_found(std::string_view collection, std::string_view id) {
+  return Error::not_found(fmt::format("document '{}' not found", doc_key(collection, id)),
+                          {{"collection", collection}, {"id", id}});
+}
+
+Status validate_collection(std::string_view collection) {
+  const bool ok = !collection.empty() && collection.size() <= 64 &&
+                  std::all_of(collection.begin(), collection.end(), [](char ch) {
+                    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+                  });
+  if (ok) return {};
+  return Error::invalid_argument(
+      fmt::format("document collection '{}' must match [a-z0-9_]{{1,64}}", collection),
+      {{"collection", collection}});
+}
+
+Status validate_doc_key(std::string_view collection, std::string_view id) {
+  ATOMCUT_TRY(validate_collection(collection));
+  if (id.empty()) {
+    return Error::invalid_argument(
+        fmt::format("document in collection '{}': id must be non-empty", collection),
+        {{"collection", collection}});
+  }
+  return {};
+}
+
+Status validate_scope(const Scope& scope) {
+  if (scope.tenant_id.empty() || scope.env.empty()) {
+    return Error::invalid_argument(fmt::format(
+        "documents: tenant_id and env must both be non-empty (tenant_id '{}', env '{}')",
+        scope.tenant_id, scope.env));
+  }
+  return {};
+}
+
+Status validate_doc_query(const DocQuery& query) {
+  if (query.limit < 1 || query.limit > 1000) {
+    return Error::invalid_argument(
+        fmt::format("limit must be between 1 and 1000 (got {})", query.limit),
+        {{"limit", query.limit}});
+  }
+  return {};
+}
+
+// Checks a record to be written in `scope` and returns its document as JSON text.
+Result<std::string> prepare_doc_write(const DocRecord& r, const Scope& scope) {
+  ATOMCUT_TRY(validate_doc_key(r.collection, r.id));
+  if (r.tenant_id != scope.tenant_id || r.env != scope.env) {
+    return Error::invalid_argument(
+        fmt::format("document '{}': tenant_id/env ('{}', '{}') differ from the transaction's "
+                    "scope ('{}', '{}')",
+                    doc_key(r.collection, r.id), r.tenant_id, r.env, scope.tenant_id, scope.env),
+        {{"collection", r.collection}, {"id", r.id}});
+  }
+  if (!r.doc.is_object()) {
+    return Error::invalid_argument(fmt::format("document '{}': doc must be a JSON object (got {})",
+                                               doc_key(r.collection, r.id), r.doc.type_name()),
+                                   {{"collection", r.collection}, {"id", r.id}});
+  }
+  return dump_record(r.doc, "document", doc_key(r.collection, r.id));
+}
+
+// The row at the statement's cursor (selected with kDocColumns).
+Result<DocRecord> read_doc(const Stmt& st) {
+  DocRecord r;
+  r.collection = st.text(0);
+  r.id = st.text(1);
+  r.tenant_id = st.text(2);
+  r.env = st.text(3);
+  r.parent_id = st.text(4);
+  r.root_id = st.text(5);
+  r.created_at_ms = st.int64(6);
+  r.updated_at_ms = st.int64(7);
+  std::string_view doc = st.text(8);
+  r.doc = nlohmann::json::parse(doc.begin(), doc.end(), nullptr, false);
+  if (r.doc.is_discarded() || !r.doc.is_object()) {
+    return Error::data_loss(
+        fmt::format("metadata store: document '{}' has a corrupt record (not a JSON object)",
+                    doc_key(r.collection, r.id)));
+  }
+  return r;
+}
+
+// The reads, shared by the reader connections and the writer inside a transaction.
+Result<DocRecord> get_doc_on(Connection& c, const Scope& scope, std::string_view collection,
+                             std::string_view id) {
+  ATOMCUT_TRY(validate_doc_key(collection, id));
+  ATOMCUT_ASSIGN_OR_RETURN(
+      Stmt st,
+      c.prepare(fmt::format("SELECT {} FROM documents WHERE collection = ?1 AND id = ?2 AND "
+                            "tenant_id = ?3 AND env = ?4",
+                            kDocColumns)));
+  st.bind(1, collection);
+  st.bind(2, id);
+  st.bind(3, scope.tenant_id);
+  st.bind(4, scope.env);
+  ATOMCUT_ASSIGN_OR_RETURN(bool found, st.step("get document"));
+  if (!found) return doc_not_found(collection, id);
+  return read_doc(st);
+}
+
+Result<DocPage> list_docs_on(Connection& c, const Scope& scope, std::string_view collection,
+                             const DocQuery& query) {
+  ATOMCUT_TRY(validate_collection(collection));
+  ATOMCUT_TRY(validate_doc_query(query));
+  // One cached statement per combination of filters (8); parameter numbers are fixed.
+  std::string sql =
+      fmt::format("SELECT {} FROM documents WHERE tenant_id = ?1 AND env = ?2 AND collection = ?3",
+                  kDocColumns);
+  if (query.parent_id) sql += " AND parent_id = ?4";
+  if (query.root_id) sql += " AND root_id = ?5";
+  if (query.after_id) sql += " AND id > ?6";
+  sql += " ORDER BY id LIMIT ?7";
+  ATOMCUT_ASSIGN_OR_RETURN(Stmt st, c.prepare(sql));
+  st.bind(1, scope.tenant_id);
+  st.bind(2, scope.env);
+  st.bind(3, collection);
+  if (query.parent_id) st.bind(4, *query.parent_id);
+  if (query.root_id) st.bind(5, *query.root_id);
+  if (query.after_id) st.bind(6, *query.after_id);
+  st.bind(7, int64_t{query.limit} + 1);  // one more than asked: tells whether more follow
+
+  DocPage page;
+  page.items.reserve(static_cast<size_t>(std::min(query.limit, 100)));
+  while (true) {
+    ATOMCUT_ASSIGN_OR_RETURN(bool row, st.step("list documents"));
+    if (!row) break;
+    if (static_cast<int>(page.items.size()) == query.limit) {
+      page.next_after_id = page.items.back().id;
+      break;
+    }
+    ATOMCUT_ASSIGN_OR_RETURN(DocRecord r, read_doc(st));
+    page.items.push_back(std::move(r));
+  }
+  return page;
+}
+
+Result<std::vector<DocRecord>> list_docs_by_root_on(Connection& c, const Scope& scope,
+                                                    std::string_view root_id) {
+  if (root_id.empty()) {
+    return Error::invalid_argument("documents by root: root_id must be non-empty");
+  }
+  ATOMCUT_ASSIGN_OR_RETURN(
+      Stmt st, c.prepare(fmt::format("SELECT {} FROM documents WHERE tenant_id = ?1 AND env = ?2 "
+                                     "AND root_id = ?3 ORDER BY collection, id",
+                                     kDocColumns)));
+  st.bind(1, scope.tenant_id);
+  st.bind(2, scope.env);
+  st.bind(3, root_id);
+  std::vector<DocRecord> records;
+  while (true) {
+    ATOMCUT_ASSIGN_OR_RETURN(bool row, st.step("list documents by root"));
+    if (!row) break;
+    ATOMCUT_ASSIGN_OR_RETURN(DocRecord r, read_doc(st));
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+// The DocTransaction handed to a transact_docs body: the writer connection (inside the open
+// transaction) and the scope. Lives only while the body runs.
+class SqliteDocTransaction final : public DocTransaction {
+ public:
+  SqliteDocTransaction(Connection& c, const Scope& scope) : c_(c), scope_(scope) {}
+
+  Result<DocRecord> get(std::string_view collection, std::string_view id) override {
+    return guarded("DocTransaction::get",
+                   [&]() -> Result<DocRecord> { return get_doc_on(c_, scope_, collection, id); });
+  }
+
+  Status insert(const DocRecord& r) override {
+    return guarded("DocTransaction::insert", [&]() -> Status {
+      ATOMCUT_ASSIGN_OR_RETURN(std::string doc, prepare_doc_write(r, scope_));
+      ATOMCUT_ASSIGN_OR_RETURN(Stmt st,
+                               c_.prepare(fmt::format("INSERT INTO documents ({}) "
+                                                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                                      kDocColumns)));
+      st.bind(1, r.collection);
+      st.bind(2, r.id);
+      st.bind(3, r.tenant_id);
+      st.bind(4, r.env);
+      st.bind(5, r.parent_id);
+      st.bind(6, r.root_id);
+      st.bind(7, r.created_at_ms);
+      st.bind(8, r.updated_at_ms);
+      st.bind(9, doc);
+      if (Status s = st.run("insert document"); !s.ok()) {
+        if (s.error().code == ErrorCode::kAlreadyExists) {
+          return Error::already_exists(
+              fmt::format("document '{}' already exists", doc_key(r.collection, r.id)),
+              {{"collection", r.collection}, {"id", r.id}});
+        }
+        return s;
+      }
+      return {};
+    });
+  }
+
+  Status update(const DocRecord& r) override {
+    return guarded("DocTransaction::update", [&]() -> Status {
+      ATOMCUT_ASSIGN_OR_RETURN(std::string doc, prepare_doc_write(r, scope_));
+      ATOMCUT_ASSIGN_OR_RETURN(
+          Stmt st, c_.prepare("UPDATE documents SET parent_id = ?5, root_id = ?6, "
+                              "updated_at_ms = ?7, doc = ?8 "
+                              "WHERE collection = ?1 AND id = ?2 AND tenant_id = ?3 AND env = ?4"));
+      st.bind(1, r.collection);
+      st.bind(2, r.id);
+      st.bind(3, scope_.tenant_id);
+      st.bind(4, scope_.env);
+      st.bind(5, r.parent_id);
+      st.bind(6, r.root_id);
+      st.bind(7, r.updated_at_ms);
+      st.bind(8, doc);
+      ATOMCUT_TRY(st.run("update document"));
+      if (c_.changes() == 0) return doc_not_found(r.collection, r.id);
+      return {};
+    });
+  }
+
+  Status remove(std::string_view collection, std::string_view id) override {
+    return guarded("DocTransaction::remove", [&]() -> Status {
+      ATOMCUT_TRY(validate_doc_key(collection, id));
+      ATOMCUT_ASSIGN_OR_RETURN(
+          Stmt st, c_.prepare("DELETE FROM documents "
+                              "WHERE collection = ?1 AND id = ?2 AND tenant_id = ?3 AND env = ?4"));
+      st.bind(1, collection);
+      st.bind(2, id);
+      st.bind(3, scope_.tenant_id);
+      st.bind(4, scope_.env);
+      ATOMCUT_TRY(st.run("remove document"));
+      if (c_.changes() == 0) return doc_not_found(collection, id);
+      return {};
+    });
+  }
+
+  Result<DocPage> list(std::string_view collection, const DocQuery& query) override {
+    return guarded("DocTransaction::list", [&]() -> Result<DocPage> {
+      return list_docs_on(c_, scope_, collection, query);
+    });
+  }
+
+  Result<std::vector<DocRecord>> list_by_root(std::string_view root_id) override {
+    return guarded("DocTransaction::list_by_root", [&]() -> Result<std::vector<DocRecord>> {
+      return list_docs_by_root_on(c_, scope_, root_id);
+    });
+  }
+
+ private:
+  Connection& c_;
+  const Scope scope_;
+};
+
+// The stores whose writer this thread holds (inside a write transaction), so a nested write
+// from a transact_docs body fails instead of waiting for itself.
+thread_local std::vector<const void*> t_writing_stores;
+
+class WritingMark {
+ public:
+  explicit WritingMark(const void* store) : store_(store) { t_writing_stores.push_back(store); }
+  ~WritingMark() {
+    auto it = std::find(t_writing_stores.rbegin(), t_writing_stores.rend(), store_);
+    if (it != t_writing_stores.rend()) t_writing_stores.erase(std::next(it).base());
+  }
+  WritingMark(const WritingMark&) = delete;
+  WritingMark& operator=(const WritingMark&) = delete;
+
+  static bool held(const void* store) {
+    return std::find(t_writing_stores.begin(), t_writing_stores.end(), store) !=
+           t_writing_stores.end();
+  }
+
+ private:
+  const void* store_;
+};
+
 }  // namespace
 }  // namespace sqlite_internal
 
@@ -459,6 +768,7 @@ class SqliteMetadataStore::ReaderLease {
     if (conn_) store_->release_reader(std::move(conn_));
   }
   Connection* operator->() const { return conn_.get(); }
+  Connection& operator*() const { return *conn_; }
 
  private:
   SqliteMetadataStore* store_;
@@ -548,7 +858,13 @@ void SqliteMetadataStore::release_reader(std::unique_ptr<Connection> conn) {
 template <typename Body>
 auto SqliteMetadataStore::write_transaction(Body&& body) {
   using R = decltype(body(std::declval<Connection&>()));
+  if (sqlite_internal::WritingMark::held(this)) {
+    return R(Error::failed_precondition(
+        "metadata store: a write was started from inside a transact_docs body on the same store; "
+        "use the DocTransaction, or write after the body returns"));
+  }
   std::lock_guard lock(writer_mu_);
+  sqlite_internal::WritingMark mark(this);
   Connection& c = *writer_;
   if (Status s = c.exec("BEGIN IMMEDIATE", "begin write transaction"); !s.ok()) {
     return R(s.take_error());
@@ -933,6 +1249,54 @@ Status SqliteMetadataStore::revoke_api_key(std::string_view key_id, int64_t revo
       }
       return {};
     });
+  });
+}
+
+// --- documents ---
+
+Status SqliteMetadataStore::transact_docs(const Scope& scope,
+                                          const std::function<Status(DocTransaction&)>& body) {
+  return sqlite_internal::guarded("transact_docs", [&]() -> Status {
+    ATOMCUT_TRY(sqlite_internal::validate_scope(scope));
+    return write_transaction([&](Connection& c) -> Status {
+      sqlite_internal::SqliteDocTransaction txn(c, scope);
+      Status s;
+      try {
+        s = body(txn);
+      } catch (const std::exception& e) {
+        s = Error::internal(
+            fmt::format("transact_docs: the body threw (rolled back): {}", e.what()));
+      } catch (...) {
+        s = Error::internal("transact_docs: the body threw a non-standard exception (rolled back)");
+      }
+      return s;
+    });
+  });
+}
+
+Result<DocRecord> SqliteMetadataStore::get_doc(const Scope& scope, std::string_view collection,
+                                               std::string_view id) {
+  return sqlite_internal::guarded("get_doc", [&]() -> Result<DocRecord> {
+    ATOMCUT_ASSIGN_OR_RETURN(ReaderLease lease, acquire_reader());
+    return sqlite_internal::get_doc_on(*lease, scope, collection, id);
+  });
+}
+
+Result<DocPage> SqliteMetadataStore::list_docs(const Scope& scope, std::string_view collection,
+                                               const DocQuery& query) {
+  return sqlite_internal::guarded("list_docs", [&]() -> Result<DocPage> {
+    ATOMCUT_TRY(sqlite_internal::validate_collection(collection));
+    ATOMCUT_TRY(sqlite_internal::validate_doc_query(query));
+    ATOMCUT_ASSIGN_OR_RETURN(ReaderLease lease, acquire_reader());
+    return sqlite_internal::list_docs_on(*lease, scope, collection, query);
+  });
+}
+
+Result<std::vector<DocRecord>> SqliteMetadataStore::list_docs_by_root(const Scope& scope,
+                                                                      std::string_view root_id) {
+  return sqlite_internal::guarded("list_docs_by_root", [&]() -> Result<std::vector<DocRecord>> {
+    ATOMCUT_ASSIGN_OR_RETURN(ReaderLease lease, acquire_reader());
+    return sqlite_internal::list_docs_by_root_on(*lease, scope, root_id);
   });
 }
 

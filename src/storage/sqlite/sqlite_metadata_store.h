@@ -6,11 +6,20 @@
 // parallel with each other and with the writer (WAL). Each connection caches its prepared
 // statements. Several stores (or processes, e.g. the CLI next to a running server) may open the
 // same file; a write waits up to busy_timeout for another writer before failing with unavailable.
+//
+// Documents live in one `documents` table keyed by (collection, id). transact_docs runs its body
+// on the writer connection inside one BEGIN IMMEDIATE transaction, so transactions are serialised
+// and a read-modify-write inside a body cannot lose an update. A body must not start another write
+// on the same store from its own thread (transact_docs or any insert/update/delete/revoke): that
+// would wait for itself, so it fails with failed_precondition instead. Store reads (get_doc, ...)
+// from inside a body use reader connections and do not see the body's uncommitted writes; the
+// DocTransaction's own reads do.
 #pragma once
 
 #include "storage/metadata_store.h"
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,6 +62,15 @@ class SqliteMetadataStore : public MetadataStore {
   Result<std::vector<ApiKey>> list_api_keys(const std::optional<Scope>& scope) override;
   Status revoke_api_key(std::string_view key_id, int64_t revoked_at_ms) override;
 
+  Status transact_docs(const Scope& scope,
+                       const std::function<Status(DocTransaction&)>& body) override;
+  Result<DocRecord> get_doc(const Scope& scope, std::string_view collection,
+                            std::string_view id) override;
+  Result<DocPage> list_docs(const Scope& scope, std::string_view collection,
+                            const DocQuery& query) override;
+  Result<std::vector<DocRecord>> list_docs_by_root(const Scope& scope,
+                                                   std::string_view root_id) override;
+
  private:
   class ReaderLease;
 
@@ -63,7 +81,8 @@ class SqliteMetadataStore : public MetadataStore {
   void release_reader(std::unique_ptr<sqlite_internal::Connection> conn);
 
   // Runs `body(writer)` inside BEGIN IMMEDIATE ... COMMIT under writer_mu_; rolls back when the
-  // body returns an error or throws.
+  // body returns an error or throws. failed_precondition (instead of a self-deadlock) when this
+  // thread is already inside a write transaction of this store.
   template <typename Body>
   auto write_transaction(Body&& body);
 
