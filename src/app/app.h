@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "engines/media/api_key_service.h"
 #include "engines/media/media_service.h"
+#include "engines/timeline/timeline_service.h"
 #include "http/http_server.h"
 #include "storage/blob_store.h"
 #include "storage/metadata_store.h"
@@ -36,6 +37,7 @@ class App {
   const Config& config() const { return config_; }
   MediaService& media() { return *media_; }
   ApiKeyService& keys() { return *keys_; }
+  TimelineService& timeline() { return *timeline_; }
   http::HttpServer& server() { return *server_; }
 
  private:
@@ -44,6 +46,7 @@ class App {
   Stores stores_;
   std::unique_ptr<MediaService> media_;
   std::unique_ptr<ApiKeyService> keys_;
+  std::unique_ptr<TimelineService> timeline_;
   std::unique_ptr<http::HttpServer> server_;
 };
 

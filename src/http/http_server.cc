@@ -128,9 +128,12 @@ Status ApiRequest::read_json_body() {
     body = nlohmann::json::object();
     return {};
   }
-  if (!content_type.empty() && content_type.rfind("application/json", 0) != 0) {
+  if (!content_type.empty() && content_type.rfind("application/json", 0) != 0 &&
+      content_type.rfind("application/merge-patch+json", 0) != 0) {
     return Error::invalid_argument(
-        fmt::format("Content-Type must be application/json, not '{}'", content_type),
+        fmt::format("Content-Type must be application/json (or application/merge-patch+json for "
+                    "PATCH), not '{}'",
+                    content_type),
         {{"header", "Content-Type"}});
   }
   auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engines/media/media_service.h"
+#include "engines/timeline/timeline_service.h"
 #include "http/http_server.h"
 
 #include <string>
@@ -21,5 +22,9 @@ void register_system_routes(HttpServer& server, SystemInfo info);
 
 // The Media Atom v2 routes under /media-v2/.
 void register_media_routes(HttpServer& server, MediaService& media);
+
+// The Timeline / Project atom: /video/projects, /video/sequences, /video/tracks, /video/clips,
+// /video/transitions, /video/filter-stacks.
+void register_timeline_routes(HttpServer& server, TimelineService& timeline);
 
 }  // namespace atomcut::http
