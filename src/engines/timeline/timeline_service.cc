@@ -310,7 +310,8 @@ Status commit_working(DocTransaction& txn, Working& w, int64_t now) {
   const bool project_removed = w.removed.count({TimelineKind::kProject, w.tree.project.id}) > 0;
   if (!project_removed) {
     w.tree.project.revision += 1;
-    w.tree.project.updated_at_ms = now;
+    // Strictly later than the previous change, so updated_at orders changes like revision does.
+    w.tree.project.updated_at_ms = std::max(now, w.tree.project.updated_at_ms + 1);
     w.touch(TimelineKind::kProject, w.tree.project.id);
   }
   for (const auto& [kind, id] : w.removed) {
@@ -500,8 +501,13 @@ Result<nlohmann::json> TimelineService::create(const RequestContext& ctx, Timeli
     return out;
   }
 
-  // Children: find the project through the parent, then work on the whole tree.
+  // Children: find the project through the parent, then work on the whole tree. A parent in
+  // another tenant is not_found before anything in the body is looked at.
   const TimelineKind pk = *parent_kind(kind);
+  if (auto parent = store_.get_doc(scope, collection_of(pk), parent_id); !parent.ok()) {
+    if (parent.error().code == ErrorCode::kNotFound) return not_found(pk, parent_id);
+    return parent.take_error();
+  }
   // Clip media checks read the registry outside the transaction.
   std::optional<Clip> new_clip;
   if (kind == TimelineKind::kClip) {
