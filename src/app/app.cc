@@ -72,12 +72,14 @@ Result<std::unique_ptr<App>> App::create(Config config) {
       std::make_unique<MediaService>(*app->stores_.metadata, *app->stores_.blobs, media_options);
   app->keys_ = std::make_unique<ApiKeyService>(*app->stores_.metadata);
   app->timeline_ = std::make_unique<TimelineService>(*app->stores_.metadata);
+  app->presets_ = std::make_unique<PresetService>(*app->stores_.metadata);
   app->server_ = std::make_unique<http::HttpServer>(app->config_, app->keys_.get());
   http::register_system_routes(*app->server_,
                                http::SystemInfo{kAtomcutVersion, libav_version_string(),
                                                 app->config_.database_url, app->config_.blob_url});
   http::register_media_routes(*app->server_, *app->media_);
   http::register_timeline_routes(*app->server_, *app->timeline_);
+  http::register_preset_routes(*app->server_, *app->presets_);
   return app;
 }
 

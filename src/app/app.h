@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "engines/media/api_key_service.h"
 #include "engines/media/media_service.h"
+#include "engines/timeline/preset_service.h"
 #include "engines/timeline/timeline_service.h"
 #include "http/http_server.h"
 #include "storage/blob_store.h"
@@ -38,6 +39,7 @@ class App {
   MediaService& media() { return *media_; }
   ApiKeyService& keys() { return *keys_; }
   TimelineService& timeline() { return *timeline_; }
+  PresetService& presets() { return *presets_; }
   http::HttpServer& server() { return *server_; }
 
  private:
@@ -47,6 +49,7 @@ class App {
   std::unique_ptr<MediaService> media_;
   std::unique_ptr<ApiKeyService> keys_;
   std::unique_ptr<TimelineService> timeline_;
+  std::unique_ptr<PresetService> presets_;
   std::unique_ptr<http::HttpServer> server_;
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engines/media/media_service.h"
+#include "engines/timeline/preset_service.h"
 #include "engines/timeline/timeline_service.h"
 #include "http/http_server.h"
 
@@ -26,5 +27,9 @@ void register_media_routes(HttpServer& server, MediaService& media);
 // The Timeline / Project atom: /video/projects, /video/sequences, /video/tracks, /video/clips,
 // /video/transitions, /video/filter-stacks.
 void register_timeline_routes(HttpServer& server, TimelineService& timeline);
+
+// Filter and motion presets: /video/presets/filters, /video/presets/motion (create, list with
+// limit/cursor/tag, get, delete). Built-ins are listed first and are read-only.
+void register_preset_routes(HttpServer& server, PresetService& presets);
 
 }  // namespace atomcut::http
