@@ -83,6 +83,15 @@ class TimelineService {
   // Stores an imported tree (new ids, as import_otio makes them) as a new project.
   Result<nlohmann::json> insert_tree(const RequestContext& ctx, const TimelineTree& tree);
 
+  // OpenTimelineIO (otio/otio_interchange.h): one sequence as an OTIO Timeline, with the media of
+  // its clips as ExternalReferences to their assets' URIs.
+  Result<nlohmann::json> export_otio(const Scope& scope, std::string_view sequence_id);
+  // Imports an OTIO Timeline as a new project. Media are matched to the caller's assets by
+  // metadata.atomcut.asset_id, else by target_url equal to an asset's source_uri or the file it
+  // was imported from. Returns {"project": <expanded tree>, "warnings": [...]}: unmatched media and
+  // unsupported items are listed, never silently dropped.
+  Result<nlohmann::json> import_otio(const RequestContext& ctx, const nlohmann::json& otio);
+
  private:
   MetadataStore& store_;
 };

@@ -140,6 +140,23 @@ void register_timeline_routes(HttpServer& server, TimelineService& tl) {
 
   const RouteOptions json_opts{.auth = true, .context = true, .body = BodyMode::kJson};
   const RouteOptions get_opts{.auth = true, .context = true, .body = BodyMode::kNone};
+  server.add_route("GET", "/video/sequences/{id}/otio", get_opts,
+                   [&tl](ApiRequest& req, httplib::Response& res) -> Status {
+                     ATOMCUT_ASSIGN_OR_RETURN(auto otio,
+                                              tl.export_otio(req.scope(), req.param("id")));
+                     reply_json(res, 200, otio);
+                     return {};
+                   });
+  // The body is the OTIO Timeline itself; the tenant comes from headers or the query string.
+  server.add_route("POST", "/video/projects/import/otio", json_opts,
+                   [&tl](ApiRequest& req, httplib::Response& res) -> Status {
+                     nlohmann::json otio = req.body;
+                     for (const char* f : {"tenant_id", "env", "user_id"}) otio.erase(f);
+                     ATOMCUT_ASSIGN_OR_RETURN(auto out, tl.import_otio(req.context(), otio));
+                     reply_json(res, 201, out);
+                     return {};
+                   });
+
   const std::string stack = "/video/filter-stacks/{target_type}/{target_id}";
   server.add_route("POST", stack, json_opts,
                    [&tl](ApiRequest& req, httplib::Response& res) -> Status {
