@@ -360,3 +360,63 @@ TEST_F(TimelineApiTest, BadRequestsGetClearErrors) {
 
 }  // namespace
 }  // namespace atomcut::testing
+
+namespace atomcut::testing {
+namespace {
+
+// The collection-path forms the spec lists (PATCH with "id" in the body, DELETE of clips and
+// transitions by body id), and plain GETs of every item path.
+TEST_F(TimelineApiTest, CollectionPathsAcceptPatchAndDeleteById) {
+  const std::string media = asset("video_h264_aac.mp4", a());
+  auto [pid, sid, tid] = skeleton();
+  auto send = [&](const char* method, const std::string& path, const nlohmann::json& body) {
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    req.headers = a();
+    req.body = body.dump();
+    req.set_header("Content-Type", "application/json");
+    auto r = c_->send(req);
+    EXPECT_TRUE(r) << method << " " << path;
+    return r;
+  };
+  auto r = send("PATCH", "/video/projects", {{"id", pid}, {"title", "Renamed"}});
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(get("/video/projects/" + pid)["title"], "Renamed");
+  r = send("PATCH", "/video/projects/" + pid + "/sequences", {{"id", sid}, {"name", "edit"}});
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = send("PATCH", "/video/sequences/" + sid + "/tracks", {{"id", tid}, {"muted", true}});
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(get("/video/tracks/" + tid)["muted"], true);
+  auto c1 = post("/video/tracks/" + tid + "/clips", {{"asset_id", media}, {"out_ms", 1000}});
+  auto c2 = post("/video/tracks/" + tid + "/clips",
+                 {{"asset_id", media}, {"out_ms", 1000}, {"start_ms_on_timeline", 800}});
+  auto tr = post("/video/sequences/" + sid + "/transitions",
+                 {{"duration_ms", 200}, {"from_clip_id", c1["id"]}, {"to_clip_id", c2["id"]}});
+  EXPECT_EQ(get("/video/transitions/" + tr["id"].get<std::string>())["duration_ms"], 200);
+  r = send("PATCH", "/video/sequences/" + sid + "/transitions",
+           {{"id", tr["id"]}, {"type", "dip_to_black"}});
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(body_json(r)["type"], "dip_to_black");
+  // A record under another parent is not found through this parent's path.
+  auto t2 = post("/video/sequences/" + sid + "/tracks", {{"kind", "audio"}});
+  r = send("PATCH", "/video/tracks/" + t2["id"].get<std::string>() + "/clips",
+           {{"id", c1["id"]}, {"opacity", 0.2}});
+  EXPECT_EQ(r->status, 404) << r->body;
+  r = send("DELETE", "/video/sequences/" + sid + "/transitions", {{"id", tr["id"]}});
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = send("DELETE", "/video/tracks/" + tid + "/clips", {{"id", c2["id"]}});
+  EXPECT_EQ(r->status, 200) << r->body;
+  get("/video/clips/" + c2["id"].get<std::string>(), 404);
+  EXPECT_EQ(get("/video/tracks/" + tid + "/clips")["items"].size(), 1u);
+  EXPECT_EQ(get("/video/projects/" + pid + "/sequences")["items"].size(), 1u);
+  EXPECT_EQ(get("/video/sequences/" + sid + "/tracks")["items"].size(), 2u);
+  EXPECT_TRUE(get("/video/sequences/" + sid + "/transitions")["items"].empty());
+  bool listed = false;
+  const auto projects = get("/video/projects?limit=1000");
+  for (const auto& p : projects["items"]) listed |= p["id"] == pid;
+  EXPECT_TRUE(listed);
+}
+
+}  // namespace
+}  // namespace atomcut::testing
