@@ -106,6 +106,17 @@ Status ApiRequest::resolve_context(const std::vector<ContextSource>& extra) {
   return {};
 }
 
+Result<PageParams> page_params(const ApiRequest& req) {
+  PageParams p;
+  if (auto l = req.query("limit")) {
+    ATOMCUT_ASSIGN_OR_RETURN(int64_t n, parse_int_field(*l, "limit", 1, 1000));
+    p.limit = static_cast<int>(n);
+  }
+  p.cursor = req.query("cursor");
+  if (p.cursor && p.cursor->empty()) p.cursor.reset();
+  return p;
+}
+
 Status ApiRequest::read_json_body() {
   const std::string content_type = raw.get_header_value("Content-Type");
   if (!reader) return {};

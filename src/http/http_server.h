@@ -55,6 +55,13 @@ struct ApiRequest {
   Status read_json_body();
 };
 
+// `limit` (1..1000, default 50) and `cursor` of a list request (the one pagination convention).
+struct PageParams {
+  int limit = 50;
+  std::optional<std::string> cursor;  // absent when empty
+};
+Result<PageParams> page_params(const ApiRequest& req);
+
 using Handler = std::function<Status(ApiRequest& req, httplib::Response& res)>;
 
 class HttpServer {

@@ -315,36 +315,31 @@ void register_media_routes(HttpServer& server, MediaService& media) {
       "POST", "/media-v2/assets", stream_opts,
       [&media](ApiRequest& req, httplib::Response& res) { return create_asset(media, req, res); });
 
-  server.add_route(
-      "GET", "/media-v2/assets", get_opts,
-      [&media](ApiRequest& req, httplib::Response& res) -> Status {
-        AssetFilter filter;
-        if (auto k = req.query("kind")) {
-          filter.kind = parse_media_kind(*k);
-          if (!filter.kind) {
-            return Error::invalid_argument(
-                fmt::format("kind '{}' must be one of video, audio, image, other", *k),
-                {{"field", "kind"}});
-          }
-        }
-        filter.tag = req.query("tag");
-        filter.source_ref = req.query("source_ref");
-        int limit = 50;
-        if (auto l = req.query("limit")) {
-          ATOMCUT_ASSIGN_OR_RETURN(int64_t n, parse_int_field(*l, "limit", 1, 1000));
-          limit = static_cast<int>(n);
-        }
-        auto cursor = req.query("cursor");
-        if (cursor && cursor->empty()) cursor.reset();
-        ATOMCUT_ASSIGN_OR_RETURN(auto page, media.list_assets(req.scope(), filter, limit, cursor));
-        nlohmann::json items = nlohmann::json::array();
-        for (const auto& a : page.items) items.push_back(to_json(a));
-        reply_json(res, 200,
-                   {{"items", items},
-                    {"next_cursor", page.next_after_id ? nlohmann::json(*page.next_after_id)
-                                                       : nlohmann::json(nullptr)}});
-        return {};
-      });
+  server.add_route("GET", "/media-v2/assets", get_opts,
+                   [&media](ApiRequest& req, httplib::Response& res) -> Status {
+                     AssetFilter filter;
+                     if (auto k = req.query("kind")) {
+                       filter.kind = parse_media_kind(*k);
+                       if (!filter.kind) {
+                         return Error::invalid_argument(
+                             fmt::format("kind '{}' must be one of video, audio, image, other", *k),
+                             {{"field", "kind"}});
+                       }
+                     }
+                     filter.tag = req.query("tag");
+                     filter.source_ref = req.query("source_ref");
+                     ATOMCUT_ASSIGN_OR_RETURN(PageParams pg, page_params(req));
+                     ATOMCUT_ASSIGN_OR_RETURN(
+                         auto page, media.list_assets(req.scope(), filter, pg.limit, pg.cursor));
+                     nlohmann::json items = nlohmann::json::array();
+                     for (const auto& a : page.items) items.push_back(to_json(a));
+                     reply_json(
+                         res, 200,
+                         {{"items", items},
+                          {"next_cursor", page.next_after_id ? nlohmann::json(*page.next_after_id)
+                                                             : nlohmann::json(nullptr)}});
+                     return {};
+                   });
 
   server.add_route("GET", "/media-v2/assets/{asset_id}", get_opts,
                    [&media](ApiRequest& req, httplib::Response& res) -> Status {

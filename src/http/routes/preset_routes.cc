@@ -21,16 +21,10 @@ void register_kind(HttpServer& s, PresetService& presets, PresetKind kind,
               });
   s.add_route("GET", collection, no_body,
               [&presets, kind](ApiRequest& req, httplib::Response& res) -> Status {
-                int limit = 50;
-                if (auto l = req.query("limit")) {
-                  ATOMCUT_ASSIGN_OR_RETURN(int64_t n, parse_int_field(*l, "limit", 1, 1000));
-                  limit = static_cast<int>(n);
-                }
-                auto cursor = req.query("cursor");
-                if (cursor && cursor->empty()) cursor.reset();
+                ATOMCUT_ASSIGN_OR_RETURN(PageParams pg, page_params(req));
                 auto tag = req.query("tag");
                 ATOMCUT_ASSIGN_OR_RETURN(auto page,
-                                         presets.list(req.scope(), kind, limit, cursor, tag));
+                                         presets.list(req.scope(), kind, pg.limit, pg.cursor, tag));
                 reply_json(res, 200,
                            {{"items", page.items},
                             {"next_cursor", page.next_cursor ? nlohmann::json(*page.next_cursor)

@@ -28,17 +28,6 @@ nlohmann::json delete_json(const TimelineDeleteReport& r) {
   return {{"deleted", removed}};
 }
 
-Result<std::pair<int, std::optional<std::string>>> paging(const ApiRequest& req) {
-  int limit = 50;
-  if (auto l = req.query("limit")) {
-    ATOMCUT_ASSIGN_OR_RETURN(int64_t n, parse_int_field(*l, "limit", 1, 1000));
-    limit = static_cast<int>(n);
-  }
-  auto cursor = req.query("cursor");
-  if (cursor && cursor->empty()) cursor.reset();
-  return std::make_pair(limit, cursor);
-}
-
 // For PATCH/DELETE on a collection path: the record named by body "id", which must belong to the
 // path's parent.
 Result<std::string> id_under_parent(TimelineService& tl, const ApiRequest& req,
@@ -69,9 +58,9 @@ void register_kind(HttpServer& s, TimelineService& tl, const KindRoutes& k) {
               });
   s.add_route("GET", k.collection, get_opts,
               [&tl, k, parent_of](ApiRequest& req, httplib::Response& res) -> Status {
-                ATOMCUT_ASSIGN_OR_RETURN(auto pg, paging(req));
+                ATOMCUT_ASSIGN_OR_RETURN(PageParams pg, page_params(req));
                 ATOMCUT_ASSIGN_OR_RETURN(
-                    auto page, tl.list(req.scope(), k.kind, parent_of(req), pg.first, pg.second));
+                    auto page, tl.list(req.scope(), k.kind, parent_of(req), pg.limit, pg.cursor));
                 reply_json(res, 200, page_json(page));
                 return {};
               });
