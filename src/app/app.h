@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "engines/media/api_key_service.h"
 #include "engines/media/media_service.h"
+#include "engines/render/render_service.h"
 #include "engines/timeline/preset_service.h"
 #include "engines/timeline/timeline_service.h"
 #include "http/http_server.h"
@@ -40,6 +41,7 @@ class App {
   ApiKeyService& keys() { return *keys_; }
   TimelineService& timeline() { return *timeline_; }
   PresetService& presets() { return *presets_; }
+  RenderService& render() { return *render_; }
   http::HttpServer& server() { return *server_; }
 
  private:
@@ -50,6 +52,7 @@ class App {
   std::unique_ptr<ApiKeyService> keys_;
   std::unique_ptr<TimelineService> timeline_;
   std::unique_ptr<PresetService> presets_;
+  std::unique_ptr<RenderService> render_;
   std::unique_ptr<http::HttpServer> server_;
 };
 

@@ -127,6 +127,12 @@ int run_cli(int argc, char** argv) {
                     "Socket write timeout in seconds (env ATOMCUT_WRITE_TIMEOUT_S, default 30)");
   serve->add_option("--probe-timeout-ms", config.probe_timeout_ms,
                     "Longest a media probe may take (env ATOMCUT_PROBE_TIMEOUT_MS, default 15000)");
+  serve->add_option("--render-timeout", config.render_timeout_s,
+                    "Longest one render's ffmpeg run may take, in seconds (env "
+                    "ATOMCUT_RENDER_TIMEOUT_S, default 7200)");
+  serve->add_option("--render-max-concurrent", config.render_max_concurrent,
+                    "Renders that may run at once; more are refused with 429 (env "
+                    "ATOMCUT_RENDER_MAX_CONCURRENT, default 2)");
   serve->add_flag("--no-auth", config.no_auth,
                   "Turn API-key checking off (local work only: refused unless --listen is "
                   "loopback; env ATOMCUT_NO_AUTH=1)");

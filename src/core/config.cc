@@ -63,6 +63,10 @@ Status Config::apply_environment() {
     ATOMCUT_TRY(parse_number("ATOMCUT_WRITE_TIMEOUT_S", v, write_timeout_s, 1));
   if (auto v = get("ATOMCUT_PROBE_TIMEOUT_MS"))
     ATOMCUT_TRY(parse_number("ATOMCUT_PROBE_TIMEOUT_MS", v, probe_timeout_ms, 100));
+  if (auto v = get("ATOMCUT_RENDER_TIMEOUT_S"))
+    ATOMCUT_TRY(parse_number("ATOMCUT_RENDER_TIMEOUT_S", v, render_timeout_s, 1));
+  if (auto v = get("ATOMCUT_RENDER_MAX_CONCURRENT"))
+    ATOMCUT_TRY(parse_number("ATOMCUT_RENDER_MAX_CONCURRENT", v, render_max_concurrent, 1));
   if (auto v = get("ATOMCUT_NO_AUTH")) no_auth = std::string(v) == "1" || std::string(v) == "true";
   if (auto v = get("ATOMCUT_LOG_LEVEL")) log_level = v;
   if (auto v = get("ATOMCUT_ACCESS_LOG")) access_log = v;

@@ -24,6 +24,8 @@ struct Config {
   int read_timeout_s = 30;                 // ATOMCUT_READ_TIMEOUT_S
   int write_timeout_s = 30;                // ATOMCUT_WRITE_TIMEOUT_S
   int probe_timeout_ms = 15000;            // ATOMCUT_PROBE_TIMEOUT_MS
+  int render_timeout_s = 7200;             // ATOMCUT_RENDER_TIMEOUT_S (one ffmpeg run)
+  int render_max_concurrent = 2;           // ATOMCUT_RENDER_MAX_CONCURRENT (renders at once)
   bool no_auth = false;                    // ATOMCUT_NO_AUTH=1 (loopback listen only)
   std::string log_level = "info";          // ATOMCUT_LOG_LEVEL
   std::string access_log = "-";            // ATOMCUT_ACCESS_LOG: '-' stdout, 'off', or a file

@@ -29,6 +29,10 @@ class BlobWriter {
   // Discards the bytes. Idempotent.
   virtual void abort() = 0;
   virtual uint64_t bytes_written() const = 0;
+  // A local file a producer (ffmpeg) may write the blob's bytes to directly instead of calling
+  // write(), or nullopt when the store has none (remote stores: write a temporary file and copy).
+  // After this call bytes_written() reports the file's size; commit() publishes the file.
+  virtual std::optional<std::string> local_staging_path() { return std::nullopt; }
 };
 
 struct BlobInfo {

@@ -235,23 +235,49 @@ Result<MediaAsset> MediaService::create_from_upload(const RequestContext& ctx,
     return Error::invalid_argument("the uploaded file is empty (0 bytes)",
                                    {{"field", "file"}, {"reason", "empty"}});
   }
+  const std::string name = "source" + extension_of(fields.original_filename.value_or(""));
+  return commit_staged(ctx, new_id("ast"), std::move(staged), name, sha256_hex, fields,
+                       {{"ingest", "upload"}});
+}
+
+Result<MediaAsset> MediaService::create_from_output(const RequestContext& ctx,
+                                                    const std::string& asset_id,
+                                                    std::unique_ptr<BlobWriter> staged,
+                                                    const std::string& file_name,
+                                                    const std::string& sha256_hex,
+                                                    const AssetFields& fields,
+                                                    const nlohmann::json& meta) {
+  ATOMCUT_TRY(validate_asset_fields(fields));
+  if (!staged || staged->bytes_written() == 0) {
+    if (staged) staged->abort();
+    return Error::internal("the produced file is empty (0 bytes)");
+  }
+  return commit_staged(ctx, asset_id, std::move(staged), file_name, sha256_hex, fields, meta);
+}
+
+Result<MediaAsset> MediaService::commit_staged(const RequestContext& ctx,
+                                               const std::string& asset_id,
+                                               std::unique_ptr<BlobWriter> staged,
+                                               const std::string& file_name,
+                                               const std::string& sha256_hex,
+                                               const AssetFields& fields,
+                                               const nlohmann::json& meta) {
   MediaAsset asset;
-  asset.id = new_id("ast");
+  asset.id = asset_id;
   const Scope scope = scope_of(ctx);
-  const std::string key = asset_prefix(scope, asset.id) + "/source" +
-                          extension_of(fields.original_filename.value_or(""));
+  const std::string folder = asset_prefix(scope, asset.id);
+  const std::string key = folder + "/" + file_name;
   asset.size_bytes = static_cast<int64_t>(staged->bytes_written());
   ATOMCUT_TRY(staged->commit(key));
   asset.storage_key = key;
   asset.source_uri = blobs_.uri_for(key);
   asset.meta["sha256"] = sha256_hex;
-  asset.meta["ingest"] = "upload";
+  for (auto it = meta.begin(); it != meta.end(); ++it) asset.meta[it.key()] = it.value();
   auto path = blobs_.local_path(key);
   if (!path) {
-    (void)blobs_.remove_prefix(asset_prefix(scope, asset.id));
+    (void)blobs_.remove_prefix(folder);
     return Error::unimplemented("probing requires a local blob store");
   }
-  const std::string folder = asset_prefix(scope, asset.id);
   auto result = finish_asset(ctx, std::move(asset), *path, fields);
   if (!result.ok()) (void)blobs_.remove_prefix(folder);
   return result;

@@ -87,6 +87,14 @@ class MediaService {
   Result<MediaAsset> create_from_upload(const RequestContext& ctx,
                                         std::unique_ptr<BlobWriter> staged,
                                         const std::string& sha256_hex, const AssetFields& fields);
+  // Registers a file an engine produced (a render) as a new asset with the given id: the staged
+  // bytes land at tenants/{t}/{e}/media_v2/{asset_id}/{file_name}; `meta` is merged into the
+  // asset's meta. On any error nothing is left behind.
+  Result<MediaAsset> create_from_output(const RequestContext& ctx, const std::string& asset_id,
+                                        std::unique_ptr<BlobWriter> staged,
+                                        const std::string& file_name,
+                                        const std::string& sha256_hex, const AssetFields& fields,
+                                        const nlohmann::json& meta);
   // Registers a file:// URI that lies inside an import root (copied into the blob store, or
   // referenced in place in import mode "reference"). permission_denied outside the roots.
   Result<MediaAsset> register_uri(const RequestContext& ctx, const std::string& source_uri,
@@ -119,6 +127,10 @@ class MediaService {
   BlobStore& blobs() { return blobs_; }
 
  private:
+  Result<MediaAsset> commit_staged(const RequestContext& ctx, const std::string& asset_id,
+                                   std::unique_ptr<BlobWriter> staged,
+                                   const std::string& file_name, const std::string& sha256_hex,
+                                   const AssetFields& fields, const nlohmann::json& meta);
   Result<MediaAsset> finish_asset(const RequestContext& ctx, MediaAsset asset,
                                   const std::string& probe_path, const AssetFields& fields);
   Status validate_artifact(const RequestContext& ctx, const MediaAsset& parent,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engines/media/media_service.h"
+#include "engines/render/render_service.h"
 #include "engines/timeline/preset_service.h"
 #include "engines/timeline/timeline_service.h"
 #include "http/http_server.h"
@@ -31,5 +32,8 @@ void register_timeline_routes(HttpServer& server, TimelineService& timeline);
 // Filter and motion presets: /video/presets/filters, /video/presets/motion (create, list with
 // limit/cursor/tag, get, delete). Built-ins are listed first and are read-only.
 void register_preset_routes(HttpServer& server, PresetService& presets);
+// The Render atom: POST /video/render/dry-run (plan and ffmpeg command), POST /video/render
+// (execute and register; 201), GET /video/render/profiles.
+void register_render_routes(HttpServer& server, RenderService& render);
 
 }  // namespace atomcut::http

@@ -207,7 +207,18 @@ class FsBlobWriter : public BlobWriter {
 
   void abort() override { discard(); }
 
-  uint64_t bytes_written() const override { return bytes_written_; }
+  uint64_t bytes_written() const override {
+    if (!external_ || fd_ < 0) return bytes_written_;
+    struct stat st {};
+    return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  }
+
+  std::optional<std::string> local_staging_path() override {
+    if (finished_) return std::nullopt;
+    if (!flush().ok()) return std::nullopt;
+    external_ = true;
+    return staging_path_;
+  }
 
  private:
   static Error finished_error() {
@@ -286,6 +297,7 @@ class FsBlobWriter : public BlobWriter {
   std::vector<char> buf_;
   uint64_t bytes_written_ = 0;
   bool finished_ = false;
+  bool external_ = false;  // bytes written by another process through local_staging_path()
 };
 
 int hex_value(char c) {
