@@ -71,6 +71,7 @@ int run_serve(Config config, const std::string& port_file) {
     int sig = 0;
     sigwait(&set, &sig);
     spdlog::info("signal {} received, shutting down", sig);
+    (*app)->render().cancel_all();  // running ffmpeg renders stop and clean up
     (*app)->server().stop();
   });
   (*app)->server().serve();

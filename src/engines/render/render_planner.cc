@@ -108,6 +108,18 @@ class Planner {
       return std::tie(a->order, a->id) < std::tie(b->order, b->id);
     });
     for (const Track* t : tracks) layout_track(*t);
+    for (const auto& fs : snap_.filter_stacks) {
+      bool enabled = false;
+      for (const auto& f : fs.filters) enabled = enabled || f.enabled;
+      if (!enabled) continue;
+      warn({{"code", "not_rendered_yet"},
+            {"filter_stack_id", fs.id},
+            {"target_type", enum_name(kTargetTypeNames, fs.target_type)},
+            {"target_id", fs.target_id},
+            {"message", fmt::format("filter stack {} on {} {} is not rendered by this version",
+                                    fs.id, enum_name(kTargetTypeNames, fs.target_type),
+                                    fs.target_id)}});
+    }
   }
 
   void layout_track(const Track& track) {
@@ -350,7 +362,8 @@ class Planner {
         g.h = sh;
         break;
     }
-    if (c.scale_mode == ScaleMode::kFit || c.scale_mode == ScaleMode::kStretch) {
+    if ((c.scale_mode == ScaleMode::kFit || c.scale_mode == ScaleMode::kStretch) &&
+        (g.w != sw || g.h != sh)) {
       g.filters.push_back(fmt::format("scale={}:{}", g.w, g.h));
     }
     g.filters.push_back("setsar=1");
