@@ -464,6 +464,19 @@ Result<ProcessRun> run_process(const std::vector<std::string>& argv,
 
 // Progress statistics and summaries that never explain a failure.
 bool is_noise_line(std::string_view line) {
+  // Progress lines and ffmpeg's generic wrap-up messages, which follow the line naming the cause.
+  static constexpr std::string_view kWrapUp[] = {
+      "Error marking filters as finished",
+      "Error while filtering",
+      "Error reinitializing filters",
+      "Failed to inject frame into filter network",
+      "Error while processing the decoded data",
+      "Finishing stream",
+      "Nothing was written into output file",
+  };
+  for (auto w : kWrapUp) {
+    if (line.find(w) != std::string_view::npos) return true;
+  }
   return line.empty() || line.starts_with("frame=") || line.starts_with("size=") ||
          line.starts_with("video:") || line.starts_with("Conversion failed!") ||
          line.starts_with("Exiting normally");
@@ -619,9 +632,15 @@ std::string last_meaningful_stderr_line(std::string_view stderr_text) {
 }
 
 Error ffmpeg_error(const FfmpegRunResult& result, const FfmpegRunOptions& options) {
+  // Errors carry the last 4 KiB of stderr (from a line start): enough for the cause.
+  std::string_view tail = result.stderr_tail;
+  if (tail.size() > 4096) {
+    tail.remove_prefix(tail.size() - 4096);
+    if (auto nl = tail.find('\n'); nl != std::string_view::npos) tail.remove_prefix(nl + 1);
+  }
   nlohmann::json details{{"exit_code", result.exit_code},
                          {"frame", result.last_progress.frame},
-                         {"stderr_tail", result.stderr_tail}};
+                         {"stderr_tail", std::string(tail)}};
   switch (result.outcome) {
     case FfmpegOutcome::kFailed: {
       details["reason"] = "ffmpeg_failed";

@@ -43,6 +43,9 @@ struct RenderPlan {
   // Label of the mixed audio before the master stage (loudness, mixdown); the master stage is the
   // last node of `audio`.
   std::string audio_premaster;
+  // loudnorm's target options ("loudnorm=I=..:TP=..:LRA=..:dual_mono=true"), empty when the
+  // render does not normalise; the measurement pass uses the same.
+  std::string loudnorm_target;
   std::vector<std::string> output_options;  // -c:v ... -movflags ... (before the output path)
   std::string container;                    // ffmpeg muxer name: "mp4" or "mov"
   std::string extension;                    // ".mp4" or ".mov"

@@ -116,9 +116,9 @@ class Planner {
             {"filter_stack_id", fs.id},
             {"target_type", enum_name(kTargetTypeNames, fs.target_type)},
             {"target_id", fs.target_id},
-            {"message", fmt::format("filter stack {} on {} {} is not rendered by this version",
-                                    fs.id, enum_name(kTargetTypeNames, fs.target_type),
-                                    fs.target_id)}});
+            {"message",
+             fmt::format("filter stack {} on {} {} is not rendered by this version", fs.id,
+                         enum_name(kTargetTypeNames, fs.target_type), fs.target_id)}});
     }
   }
 
@@ -752,6 +752,7 @@ class Planner {
     std::vector<std::string> f;
     f.push_back(exact);
     if (req_.normalize_audio) {
+      plan_.loudnorm_target = loudnorm_target();
       f.push_back(loudnorm_filter());
       f.push_back(fmt::format("aresample={}", grid_.sample_rate));
       f.push_back(exact);
@@ -760,10 +761,17 @@ class Planner {
     plan_.audio.nodes.push_back({{mixed}, fmt::format("{}", fmt::join(f, ",")), {"aout"}});
   }
 
+  double encoder_headroom_db() const {
+    return prof_.audio_codec.starts_with("pcm_") ? 0.0 : kLossyEncoderHeadroomDb;
+  }
+
+  std::string loudnorm_target() const {
+    return fmt::format("loudnorm=I={}:TP={}:LRA={}:dual_mono=true", num(req_.target_loudness_lufs),
+                       num(kLoudnormTruePeak - encoder_headroom_db()), num(kLoudnormRange));
+  }
+
   std::string loudnorm_filter() const {
-    std::string s =
-        fmt::format("loudnorm=I={}:TP={}:LRA={}:dual_mono=true", num(req_.target_loudness_lufs),
-                    num(kLoudnormTruePeak), num(kLoudnormRange));
+    std::string s = loudnorm_target();
     if (in_.loudness) {
       const auto& m = *in_.loudness;
       s += fmt::format(
@@ -808,6 +816,7 @@ class Planner {
     }
     j["target_lufs"] = req_.target_loudness_lufs;
     j["true_peak_dbtp"] = kLoudnormTruePeak;
+    j["encoder_headroom_db"] = encoder_headroom_db();
     j["lra"] = kLoudnormRange;
     j["filter"] = loudnorm_filter();
     if (!in_.loudness) {
@@ -823,10 +832,11 @@ class Planner {
                      {"input_lra", m.input_lra},
                      {"input_thresh", m.input_thresh},
                      {"target_offset", m.target_offset}};
-    j["mode"] =
-        loudnorm_can_be_linear(m, req_.target_loudness_lufs, kLoudnormTruePeak, kLoudnormRange)
-            ? "two_pass_linear"
-            : "two_pass_dynamic";
+    if (std::isfinite(m.output_i)) j["measured"]["predicted_output_i"] = m.output_i;
+    j["mode"] = loudnorm_can_be_linear(m, req_.target_loudness_lufs,
+                                       kLoudnormTruePeak - encoder_headroom_db(), kLoudnormRange)
+                    ? "two_pass_linear"
+                    : "two_pass_dynamic";
     return j;
   }
 
@@ -879,6 +889,19 @@ class Planner {
     m["watermark"] = req_.watermark ? to_json(*req_.watermark) : nlohmann::json(nullptr);
     m["source_assets"] = source_assets;
     m["transitions"] = transitions_;
+    // In linear mode the gain lands on the target; in dynamic mode loudnorm's own prediction
+    // tells whether the true-peak limit lets it get there.
+    if (in_.loudness && std::isfinite(in_.loudness->output_i) &&
+        !loudnorm_can_be_linear(*in_.loudness, req_.target_loudness_lufs,
+                                kLoudnormTruePeak - encoder_headroom_db(), kLoudnormRange) &&
+        std::abs(in_.loudness->output_i - req_.target_loudness_lufs) > 0.5) {
+      warnings_.push_back(
+          {{"code", "loudness_target_not_reachable"},
+           {"predicted_output_lufs", in_.loudness->output_i},
+           {"message", fmt::format("loudnorm predicts {} LUFS for the target of {} LUFS: the "
+                                   "true-peak limit leaves no room for more gain",
+                                   num(in_.loudness->output_i), num(req_.target_loudness_lufs))}});
+    }
     m["warnings"] = warnings_;
     if (is_preview()) m["preview_warnings"] = preview_warnings_;
   }
@@ -928,19 +951,12 @@ std::vector<std::string> loudness_measure_argv(const RenderPlan& plan) {
   }
   FilterGraph g = plan.audio;
   if (!g.nodes.empty()) g.nodes.pop_back();  // the master stage
-  // The measurement takes the same target as the render so target_offset is meaningful.
-  std::string target = "I=-16";
-  for (const auto& n : plan.audio.nodes) {
-    auto pos = n.filter.find("loudnorm=I=");
-    if (pos != std::string::npos) {
-      auto end = n.filter.find(':', pos);
-      target = n.filter.substr(pos + 9, end - pos - 9);
-    }
-  }
-  g.nodes.push_back({{plan.audio_premaster},
-                     fmt::format("loudnorm={}:TP={}:LRA={}:dual_mono=true:print_format=json",
-                                 target, num(kLoudnormTruePeak), num(kLoudnormRange)),
-                     {"measured"}});
+  // The measurement takes the same targets as the render so target_offset is meaningful.
+  const std::string target = plan.loudnorm_target.empty()
+                                 ? fmt::format("loudnorm=I=-16:TP={}:LRA={}:dual_mono=true",
+                                               num(kLoudnormTruePeak), num(kLoudnormRange))
+                                 : plan.loudnorm_target;
+  g.nodes.push_back({{plan.audio_premaster}, target + ":print_format=json", {"measured"}});
   a.insert(a.end(), {"-filter_complex", g.to_string(), "-map", "[measured]", "-f", "null", "-"});
   return a;
 }
@@ -972,6 +988,7 @@ Result<LoudnessMeasurement> parse_loudnorm_json(const std::string& text) {
         "loudnorm's measurement lacks input_i/input_tp/input_lra/"
         "input_thresh/target_offset");
   }
+  if (!field("output_i", m.output_i)) m.output_i = std::numeric_limits<double>::quiet_NaN();
   return m;
 }
 

@@ -24,6 +24,7 @@
 #include "engines/render/render_plan.h"
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,8 @@ struct LoudnessMeasurement {
   double input_lra = 0;
   double input_thresh = 0;
   double target_offset = 0;
+  // What loudnorm predicts it would output in one dynamic pass (NaN when not reported).
+  double output_i = std::numeric_limits<double>::quiet_NaN();
 };
 
 // loudnorm applies a linear gain only when the measured input allows it (ffmpeg's rule): the
@@ -65,6 +68,9 @@ bool loudnorm_can_be_linear(const LoudnessMeasurement& m, double target_i, doubl
                             double target_lra);
 
 inline constexpr double kLoudnormTruePeak = -1.5;
+// Lossy audio encoders (AAC) overshoot sample peaks by up to ~1 dB; loudnorm aims this much lower
+// for them so the encoded file still meets kLoudnormTruePeak. PCM needs none.
+inline constexpr double kLossyEncoderHeadroomDb = 1.0;
 inline constexpr double kLoudnormRange = 11.0;
 
 struct PlannerInput {
