@@ -49,6 +49,7 @@ struct Placed {
   const Transition* trans_in = nullptr;
   const TransitionSpec* trans_spec = nullptr;
   int input = -1;
+  int64_t offset_f = 0;  // frames of the clip before this piece (a tail uncovered by a later clip)
   int64_t frames() const { return vis_end_f - start_f; }
 };
 
@@ -85,6 +86,7 @@ class Planner {
 
   Result<RenderPlan> run() {
     layout();
+    report_unused_transitions();
     ATOMCUT_TRY(window());
     plan_.frames = n_frames_;
     plan_.audio_samples = grid_.samples(n_frames_);
@@ -213,9 +215,41 @@ class Planner {
     return found;
   }
 
+  void report_unused_transitions() {
+    std::vector<const Transition*> sorted;
+    for (const auto& t : snap_.transitions) sorted.push_back(&t);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const Transition* a, const Transition* b) { return a->id < b->id; });
+    for (const Transition* tp : sorted) {
+      const Transition& t = *tp;
+      if (handled_transitions_.count(t.id)) continue;
+      warn({{"code", "transition_skipped"},
+            {"transition_id", t.id},
+            {"message", fmt::format("transition {} does not join neighbouring clips of one track "
+                                    "({} -> {}): not rendered",
+                                    t.id, t.from_clip_id, t.to_clip_id)}});
+    }
+  }
+
   // Cuts each clip where the next one takes over and joins transition neighbours into groups.
   void cut_and_join(TrackLayout& tl) {
     auto& c = tl.clips;
+    // A clip that ends inside an earlier, longer one (without a transition) covers it only while
+    // it plays: the rest of the longer clip comes back as a piece of its own.
+    for (size_t i = 0; i + 1 < c.size(); ++i) {
+      const Placed& a = c[i];
+      const Placed& b = c[i + 1];
+      if (b.start_f < a.end_f && b.end_f < a.end_f && !transition_between(*a.clip, *b.clip)) {
+        Placed tail = a;
+        tail.offset_f = a.offset_f + (b.end_f - a.start_f);
+        tail.start_f = b.end_f;
+        tail.input = -1;
+        size_t at = i + 2;
+        // Before clips starting on the same frame: those cover the tail.
+        while (at < c.size() && c[at].start_f < tail.start_f) ++at;
+        c.insert(c.begin() + static_cast<ptrdiff_t>(at), tail);
+      }
+    }
     for (size_t i = 0; i < c.size(); ++i) {
       Placed& a = c[i];
       a.vis_end_f = a.end_f;
@@ -224,6 +258,7 @@ class Planner {
       if (b.start_f < a.end_f) a.vis_end_f = b.start_f;  // the later clip covers the earlier
       const Transition* tr = transition_between(*a.clip, *b.clip);
       if (!tr) continue;
+      handled_transitions_.insert(tr->id);
       const TransitionSpec* spec = find_transition(tr->type);
       const int64_t requested = std::max<int64_t>(1, grid_.frame_at_ms(tr->duration_ms));
       const int64_t overlap = a.end_f - b.start_f;
@@ -251,10 +286,12 @@ class Planner {
                               {"start_ms", grid_.ms(b.start_f)},
                               {"duration_ms", grid_.ms(d)},
                               {"requested_duration_ms", tr->duration_ms},
-                              {"clamped", grid_.ms(d) != tr->duration_ms},
+                              {"clamped", d < requested},
                               {"video_alias", spec->video_alias},
                               {"audio_alias", spec->audio_alias}});
     }
+    // Pieces covered from their first frame (a tail meeting a clip that starts where it resumes).
+    std::erase_if(c, [](const Placed& p) { return p.trans_in == nullptr && p.frames() <= 0; });
     for (auto& p : c) {
       if (p.trans_in == nullptr || tl.groups.empty()) tl.groups.push_back({});
       tl.groups.back().clips.push_back(&p);
@@ -311,9 +348,11 @@ class Planner {
                     "-framerate", std::to_string(grid_.fps),
                     "-t",         num(grid_.seconds(p.frames()) * c.speed + 1.0 / grid_.fps)};
     } else {
-      if (c.in_ms > 0) pi.options = {"-ss", num(c.in_ms / 1000.0)};
+      const double skip_s = grid_.seconds(p.offset_f) * c.speed;
+      const double in_s = c.in_ms / 1000.0 + skip_s;
+      if (in_s > 0) pi.options = {"-ss", num(in_s)};
       pi.options.push_back("-t");
-      pi.options.push_back(num((c.out_ms - c.in_ms) / 1000.0));
+      pi.options.push_back(num((c.out_ms - c.in_ms) / 1000.0 - skip_s));
     }
     p.input = static_cast<int>(plan_.inputs.size());
     plan_.inputs.push_back(std::move(pi));
@@ -677,7 +716,7 @@ class Planner {
     f.push_back(work_audio_format());
     if (c.volume_db != 0.0) f.push_back(fmt::format("volume={}dB", num(c.volume_db)));
     const double clip_s = grid_.seconds(p.end_f - p.start_f);
-    if (c.fade_in_ms > 0)
+    if (c.fade_in_ms > 0 && p.offset_f == 0)
       f.push_back(fmt::format("afade=t=in:st=0:d={}", num(c.fade_in_ms / 1000.0)));
     if (c.fade_out_ms > 0) {
       const double d = c.fade_out_ms / 1000.0;
@@ -741,7 +780,8 @@ class Planner {
       mixed = label("mix");
       plan_.audio.nodes.push_back(
           {parts,
-           fmt::format("amix=inputs={}:duration=longest:dropout_transition=0:normalize=0",
+           fmt::format("amix=inputs={}:duration=longest:dropout_transition=0:normalize=0,"
+                       "asetpts=N/SR/TB",
                        parts.size()),
            {mixed}});
     }
@@ -860,7 +900,11 @@ class Planner {
                {"duration_ms", p.src->duration_ms ? nlohmann::json(*p.src->duration_ms) : nullptr},
                {"clip_ids", nlohmann::json::array()}};
         }
-        a["clip_ids"].push_back(p.clip->id);
+        // A clip split around a shorter one appears once.
+        auto& ids = a["clip_ids"];
+        if (std::find(ids.begin(), ids.end(), p.clip->id) == ids.end()) {
+          a["clip_ids"].push_back(p.clip->id);
+        }
       }
     }
     nlohmann::json source_assets = nlohmann::json::array();
@@ -920,6 +964,7 @@ class Planner {
   nlohmann::json warnings_ = nlohmann::json::array();
   nlohmann::json preview_warnings_ = nlohmann::json::array();
   nlohmann::json transitions_ = nlohmann::json::array();
+  std::set<std::string> handled_transitions_;
   RenderPlan plan_;
 };
 

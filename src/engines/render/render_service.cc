@@ -401,9 +401,17 @@ Result<RenderOutcome> RenderService::render(
   o.timeout_ms = timeout_ms;
   o.stderr_tail_bytes = kStderrTailBytes;
   o.cancel = &token;
+  auto last_log = std::chrono::steady_clock::now();
   o.on_progress = [&](const FfmpegProgress& pr) {
     forward_cancel();
     if (on_progress) on_progress(pr);
+    // The server log shows long renders moving (every 10 s at most).
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_log >= std::chrono::seconds(10) && plan.frames > 0) {
+      last_log = now;
+      spdlog::info("render {} frames {}/{} ({:.0f}%), speed {:.2f}x", p.snapshot.sequence.id,
+                   pr.frame, plan.frames, 100.0 * pr.frame / plan.frames, pr.speed);
+    }
   };
   ATOMCUT_ASSIGN_OR_RETURN(FfmpegRunResult run,
                            run_ffmpeg(plan.argv(out_path, true, script.path), o));
