@@ -628,6 +628,24 @@ TEST_F(RenderPlannerTest, PlacesClipsOnEveryTrackAtTheirTimes) {
   EXPECT_LT(tone_db(pcm, 2.55, 2.95, kAudioHz), -60);
 }
 
+TEST_F(RenderPlannerTest, SoundOnlyMediaOnAnUpperVideoTrackHidesNothing) {
+  // V1: red [0, 2000); V2: the 1 kHz tone (an audio-only asset) at [500, 1500).
+  const auto src = sources({red(), tone()});
+  const auto snap = make_snapshot({make_track("trk_v1", 0), make_track("trk_v2", 1)},
+                                  {make_clip("clp_red", "trk_v1", "ast_red", 0, 2000, 0),
+                                   make_clip("clp_tone", "trk_v2", "ast_tone", 0, 1000, 500)});
+  auto plan = plan_with(snap, src);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  const std::string out = render(*plan, "sound_only_upper");
+  ASSERT_FALSE(out.empty());
+  expect_exact_length(out, *plan);
+  // The red picture shows through while the tone plays, and the tone is heard.
+  EXPECT_TRUE(rgb_near(sample_rgb(out, 1.0, kW / 2, kH / 2), kRed, kTol));
+  const auto pcm = decode_pcm(out);
+  EXPECT_NEAR(tone_db(pcm, 0.8, 1.2, kAudioHz), kToneAmpDb, 1.5);
+  EXPECT_NEAR(tone_db(pcm, 0.8, 1.2, kRedHz), kToneAmpDb, 1.5);
+}
+
 TEST_F(RenderPlannerTest, ScaleModesCropPositionAndOpacityShapeThePicture) {
   const auto src = sources(
       {silent_video("red_43", "red", 320, 240),

@@ -413,8 +413,17 @@ class Planner {
   }
 
   bool clip_full_opaque(const Placed& p) const {
-    if (!p.src->has_video || p.src->width <= 0 || p.src->height <= 0) return true;  // black
+    if (!has_picture(p)) return false;  // transparent: the tracks below show through
     return geometry(*p.clip, *p.src).full_opaque;
+  }
+
+  static bool has_picture(const Placed& p) {
+    return p.src->has_video && p.src->width > 0 && p.src->height > 0;
+  }
+
+  static bool group_has_picture(const Group& g) {
+    return std::any_of(g.clips.begin(), g.clips.end(),
+                       [](const Placed* p) { return has_picture(*p); });
   }
 
   // The clip's frames: exactly p.frames() frames at the output rate. As a canvas-sized frame
@@ -422,13 +431,13 @@ class Planner {
   std::string clip_video(Placed& p, bool canvas, std::string_view fmt, Geometry* geo_out) {
     const int64_t n = p.frames();
     const std::string out = label("v");
-    if (!p.src->has_video || p.src->width <= 0 || p.src->height <= 0) {
+    if (!has_picture(p)) {  // sound only: nothing to see (transparent inside a group)
       plan_.video.nodes.push_back(
           {{},
-           fmt::format("color=c=black:s={}x{}:r={},format={},trim=end_frame={}", W_, H_, grid_.fps,
-                       fmt, n),
+           fmt::format("color=c=black{}:s={}x{}:r={},format={},trim=end_frame={}",
+                       fmt == kWorkAlphaFormat ? "@0" : "", W_, H_, grid_.fps, fmt, n),
            {out}});
-      if (geo_out) *geo_out = Geometry{{}, W_, H_, 0, 0, true};
+      if (geo_out) *geo_out = Geometry{{}, W_, H_, 0, 0, fmt == kWorkFormat};
       return out;
     }
     const Clip& c = *p.clip;
@@ -541,7 +550,7 @@ class Planner {
     for (auto& t : tracks_) {
       if (!shows_video(t)) continue;
       bool any = false;
-      for (auto& g : t.groups) any = any || in_window(g);
+      for (auto& g : t.groups) any = any || (in_window(g) && group_has_picture(g));
       if (any) visible.push_back(&t);
     }
     std::string cur;
@@ -554,7 +563,7 @@ class Planner {
     }
     for (size_t i = first_overlay; i < visible.size(); ++i) {
       for (auto& g : visible[i]->groups) {
-        if (!in_window(g)) continue;
+        if (!in_window(g) || !group_has_picture(g)) continue;
         GroupVideo gv = group_video(g);
         std::string shifted = gv.label;
         if (out_start(g) > 0) {
