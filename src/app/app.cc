@@ -73,9 +73,10 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   app->keys_ = std::make_unique<ApiKeyService>(*app->stores_.metadata);
   app->timeline_ = std::make_unique<TimelineService>(*app->stores_.metadata);
   app->presets_ = std::make_unique<PresetService>(*app->stores_.metadata);
-  app->render_ = std::make_unique<RenderService>(
-      *app->media_, *app->timeline_,
-      RenderServiceOptions{app->config_.render_timeout_s * 1000, app->config_.render_max_concurrent});
+  app->render_ =
+      std::make_unique<RenderService>(*app->media_, *app->timeline_,
+                                      RenderServiceOptions{app->config_.render_timeout_s * 1000,
+                                                           app->config_.render_max_concurrent});
   app->server_ = std::make_unique<http::HttpServer>(app->config_, app->keys_.get());
   http::register_system_routes(*app->server_,
                                http::SystemInfo{kAtomcutVersion, libav_version_string(),

@@ -240,13 +240,10 @@ Result<MediaAsset> MediaService::create_from_upload(const RequestContext& ctx,
                        {{"ingest", "upload"}});
 }
 
-Result<MediaAsset> MediaService::create_from_output(const RequestContext& ctx,
-                                                    const std::string& asset_id,
-                                                    std::unique_ptr<BlobWriter> staged,
-                                                    const std::string& file_name,
-                                                    const std::string& sha256_hex,
-                                                    const AssetFields& fields,
-                                                    const nlohmann::json& meta) {
+Result<MediaAsset> MediaService::create_from_output(
+    const RequestContext& ctx, const std::string& asset_id, std::unique_ptr<BlobWriter> staged,
+    const std::string& file_name, const std::string& sha256_hex, const AssetFields& fields,
+    const nlohmann::json& meta) {
   ATOMCUT_TRY(validate_asset_fields(fields));
   if (!staged || staged->bytes_written() == 0) {
     if (staged) staged->abort();
@@ -255,13 +252,10 @@ Result<MediaAsset> MediaService::create_from_output(const RequestContext& ctx,
   return commit_staged(ctx, asset_id, std::move(staged), file_name, sha256_hex, fields, meta);
 }
 
-Result<MediaAsset> MediaService::commit_staged(const RequestContext& ctx,
-                                               const std::string& asset_id,
-                                               std::unique_ptr<BlobWriter> staged,
-                                               const std::string& file_name,
-                                               const std::string& sha256_hex,
-                                               const AssetFields& fields,
-                                               const nlohmann::json& meta) {
+Result<MediaAsset> MediaService::commit_staged(
+    const RequestContext& ctx, const std::string& asset_id, std::unique_ptr<BlobWriter> staged,
+    const std::string& file_name, const std::string& sha256_hex, const AssetFields& fields,
+    const nlohmann::json& meta) {
   MediaAsset asset;
   asset.id = asset_id;
   const Scope scope = scope_of(ctx);

@@ -92,9 +92,8 @@ class MediaService {
   // asset's meta. On any error nothing is left behind.
   Result<MediaAsset> create_from_output(const RequestContext& ctx, const std::string& asset_id,
                                         std::unique_ptr<BlobWriter> staged,
-                                        const std::string& file_name,
-                                        const std::string& sha256_hex, const AssetFields& fields,
-                                        const nlohmann::json& meta);
+                                        const std::string& file_name, const std::string& sha256_hex,
+                                        const AssetFields& fields, const nlohmann::json& meta);
   // Registers a file:// URI that lies inside an import root (copied into the blob store, or
   // referenced in place in import mode "reference"). permission_denied outside the roots.
   Result<MediaAsset> register_uri(const RequestContext& ctx, const std::string& source_uri,
@@ -128,9 +127,9 @@ class MediaService {
 
  private:
   Result<MediaAsset> commit_staged(const RequestContext& ctx, const std::string& asset_id,
-                                   std::unique_ptr<BlobWriter> staged,
-                                   const std::string& file_name, const std::string& sha256_hex,
-                                   const AssetFields& fields, const nlohmann::json& meta);
+                                   std::unique_ptr<BlobWriter> staged, const std::string& file_name,
+                                   const std::string& sha256_hex, const AssetFields& fields,
+                                   const nlohmann::json& meta);
   Result<MediaAsset> finish_asset(const RequestContext& ctx, MediaAsset asset,
                                   const std::string& probe_path, const AssetFields& fields);
   Status validate_artifact(const RequestContext& ctx, const MediaAsset& parent,
