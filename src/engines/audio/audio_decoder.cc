@@ -10,6 +10,8 @@ extern "C" {
 #include <libswresample/swresample.h>
 }
 
+#include "engines/media/libav_raii.h"
+
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -25,6 +27,13 @@ extern "C" {
 
 namespace atomcut {
 namespace {
+
+using libav::CodecFreer;
+using libav::Dict;
+using libav::FormatCloser;
+using libav::FrameFreer;
+using libav::IoCloser;
+using libav::PacketFreer;
 
 constexpr int kMinSampleRate = 1000;
 constexpr int kMaxSampleRate = 384000;
@@ -52,42 +61,8 @@ constexpr int kSwrMaxChannels = 64;
 // Decode errors in a row after which the audio counts as undecodable (ffmpeg skips bad packets).
 constexpr int kMaxConsecutiveErrors = 64;
 
-std::string av_error_text(int err) {
-  std::array<char, AV_ERROR_MAX_STRING_SIZE> buf{};
-  if (av_strerror(err, buf.data(), buf.size()) < 0) return fmt::format("libav error {}", err);
-  return buf.data();
-}
-
-struct IoCloser {
-  void operator()(AVIOContext* pb) const { avio_close(pb); }
-};
-struct FormatCloser {
-  void operator()(AVFormatContext* ic) const { avformat_close_input(&ic); }
-};
-struct CodecFreer {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
 struct SwrFreer {
   void operator()(SwrContext* s) const { swr_free(&s); }
-};
-struct PacketFreer {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct FrameFreer {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-
-class Dict {
- public:
-  Dict() = default;
-  ~Dict() { av_dict_free(&d_); }
-  Dict(const Dict&) = delete;
-  Dict& operator=(const Dict&) = delete;
-  void set(const char* key, const char* value) { av_dict_set(&d_, key, value, 0); }
-  AVDictionary** get() { return &d_; }
-
- private:
-  AVDictionary* d_ = nullptr;
 };
 
 // An owned AVChannelLayout (it may hold a custom channel map).
@@ -281,10 +256,10 @@ Status AudioDecoder::Impl::open_input() {
         avio_open2(&raw, ("file:" + path).c_str(), AVIO_FLAG_READ, nullptr, io_opts.get());
     if (err < 0) {
       if (err == AVERROR(EACCES)) {
-        return Error::permission_denied(fmt::format("cannot read {}: {}", path, av_error_text(err)),
-                                        {{"path", path}});
+        return Error::permission_denied(
+            fmt::format("cannot read {}: {}", path, libav::error_text(err)), {{"path", path}});
       }
-      return not_media(path, fmt::format("cannot open it: {}", av_error_text(err)));
+      return not_media(path, fmt::format("cannot open it: {}", libav::error_text(err)));
     }
     pb.reset(raw);
   }
@@ -292,7 +267,7 @@ Status AudioDecoder::Impl::open_input() {
   const int score = av_probe_input_buffer2(pb.get(), &format, path.c_str(), nullptr, 0, 0);
   if (score < 0 || !format) {
     return not_media(path, fmt::format("libav does not recognise its format ({})",
-                                       av_error_text(score < 0 ? score : AVERROR_INVALIDDATA)));
+                                       libav::error_text(score < 0 ? score : AVERROR_INVALIDDATA)));
   }
   // Below the retry score libav is guessing (random bytes can look like H.263 or lyrics).
   if (score <= AVPROBE_SCORE_RETRY) {
@@ -317,12 +292,13 @@ Status AudioDecoder::Impl::open_input() {
     const int err = avformat_open_input(&raw, path.c_str(), format, opts.get());
     if (err < 0) {  // raw is freed
       return corrupt(path, fmt::format("its {} headers are damaged or incomplete ({})", format_name,
-                                       av_error_text(err)));
+                                       libav::error_text(err)));
     }
     ic.reset(raw);
   }
   if (const int err = avformat_find_stream_info(ic.get(), nullptr); err < 0) {
-    return corrupt(path, fmt::format("its streams cannot be analysed ({})", av_error_text(err)));
+    return corrupt(path,
+                   fmt::format("its streams cannot be analysed ({})", libav::error_text(err)));
   }
 
   const AVCodec* codec_impl = nullptr;
@@ -353,12 +329,13 @@ Status AudioDecoder::Impl::open_input() {
   dec.reset(avcodec_alloc_context3(codec_impl));
   if (!dec) return Error::internal("out of memory allocating an audio decoder");
   if (const int err = avcodec_parameters_to_context(dec.get(), st->codecpar); err < 0) {
-    return corrupt(path, fmt::format("its audio parameters are invalid ({})", av_error_text(err)));
+    return corrupt(path,
+                   fmt::format("its audio parameters are invalid ({})", libav::error_text(err)));
   }
   dec->pkt_timebase = st->time_base;
   if (const int err = avcodec_open2(dec.get(), codec_impl, nullptr); err < 0) {
     return corrupt(path, fmt::format("the {} decoder does not accept it ({})", codec_impl->name,
-                                     av_error_text(err)));
+                                     libav::error_text(err)));
   }
   pkt.reset(av_packet_alloc());
   frame.reset(av_frame_alloc());
@@ -400,7 +377,7 @@ Result<bool> AudioDecoder::Impl::next_frame() {
         last_error = r;
         if (++consecutive_errors > kMaxConsecutiveErrors) {
           return corrupt(path, fmt::format("{} {} packets in a row fail to decode ({})",
-                                           consecutive_errors, codec, av_error_text(r)));
+                                           consecutive_errors, codec, libav::error_text(r)));
         }
         continue;
       }
@@ -408,8 +385,8 @@ Result<bool> AudioDecoder::Impl::next_frame() {
     if (decoder_eof || demux_eof) {
       decoder_eof = true;
       if (frames_decoded == 0 && last_error != 0) {
-        return corrupt(path,
-                       fmt::format("no {} audio decodes ({})", codec, av_error_text(last_error)));
+        return corrupt(
+            path, fmt::format("no {} audio decodes ({})", codec, libav::error_text(last_error)));
       }
       return false;
     }
@@ -434,7 +411,7 @@ Result<bool> AudioDecoder::Impl::next_frame() {
       last_error = s;
       if (++consecutive_errors > kMaxConsecutiveErrors) {
         return corrupt(path, fmt::format("{} {} packets in a row fail to decode ({})",
-                                         consecutive_errors, codec, av_error_text(s)));
+                                         consecutive_errors, codec, libav::error_text(s)));
       }
     }
   }
@@ -559,15 +536,15 @@ Status AudioDecoder::Impl::configure_resampler(const AVFrame* f, int64_t start_p
                                 static_cast<AVSampleFormat>(f->format), f->sample_rate, 0, nullptr);
   swr.reset(raw);
   if (err < 0) {
-    return corrupt(path,
-                   fmt::format("its audio format cannot be converted ({})", av_error_text(err)));
+    return corrupt(
+        path, fmt::format("its audio format cannot be converted ({})", libav::error_text(err)));
   }
   const std::vector<double> matrix = mix_matrix(in.get(), fmt.channels);
   err = swr_set_matrix(swr.get(), matrix.data(), in.get().nb_channels);
   if (err >= 0) err = swr_init(swr.get());
   if (err < 0) {
-    return corrupt(path,
-                   fmt::format("its audio format cannot be converted ({})", av_error_text(err)));
+    return corrupt(
+        path, fmt::format("its audio format cannot be converted ({})", libav::error_text(err)));
   }
   swr_rate = f->sample_rate;
   swr_format = f->format;
@@ -602,7 +579,7 @@ void AudioDecoder::Impl::emit(size_t frames) {
 
 Status AudioDecoder::Impl::convert(const uint8_t** in, int count) {
   const int cap = swr_get_out_samples(swr.get(), count);
-  if (cap < 0) return Error::internal(fmt::format("resampler: {}", av_error_text(cap)));
+  if (cap < 0) return Error::internal(fmt::format("resampler: {}", libav::error_text(cap)));
   if (cap == 0) {  // the resampler keeps the input for later
     if (count > 0 && swr_convert(swr.get(), nullptr, 0, in, count) < 0) {
       return Error::internal("resampler failed");
@@ -612,7 +589,7 @@ Status AudioDecoder::Impl::convert(const uint8_t** in, int count) {
   convert_buf.resize(static_cast<size_t>(cap) * fmt.channels);
   uint8_t* out = reinterpret_cast<uint8_t*>(convert_buf.data());
   const int got = swr_convert(swr.get(), &out, cap, in, count);
-  if (got < 0) return Error::internal(fmt::format("resampler: {}", av_error_text(got)));
+  if (got < 0) return Error::internal(fmt::format("resampler: {}", libav::error_text(got)));
   emit(static_cast<size_t>(got));
   return {};
 }
@@ -624,7 +601,7 @@ Status AudioDecoder::Impl::flush_resampler() {
     convert_buf.resize(static_cast<size_t>(cap) * fmt.channels);
     uint8_t* out = reinterpret_cast<uint8_t*>(convert_buf.data());
     const int got = swr_convert(swr.get(), &out, cap, nullptr, 0);
-    if (got < 0) return Error::internal(fmt::format("resampler: {}", av_error_text(got)));
+    if (got < 0) return Error::internal(fmt::format("resampler: {}", libav::error_text(got)));
     if (got == 0) break;
     emit(static_cast<size_t>(got));
   }

@@ -10,6 +10,8 @@ extern "C" {
 #include <libavutil/samplefmt.h>
 }
 
+#include "engines/media/libav_raii.h"
+
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -28,6 +30,11 @@ extern "C" {
 
 namespace atomcut {
 namespace {
+
+using libav::Dict;
+using libav::FormatCloser;
+using libav::IoCloser;
+using libav::PacketFreer;
 
 using Clock = std::chrono::steady_clock;
 
@@ -48,12 +55,6 @@ constexpr size_t kReorderWindow = 16;
 // that turn any text into "video" (ANSI art): a probe of an uploaded file must not follow them.
 constexpr std::array<std::string_view, 6> kRefusedDemuxers = {"hls", "concat", "dash",
                                                               "imf", "sdp",    "tty"};
-
-std::string av_error_text(int err) {
-  std::array<char, AV_ERROR_MAX_STRING_SIZE> buf{};
-  if (av_strerror(err, buf.data(), buf.size()) < 0) return fmt::format("libav error {}", err);
-  return buf.data();
-}
 
 // libav's log is printed nowhere (the server log stays clean). Only the last error-level line of
 // a probe running on the same thread is kept, for its error message ("moov atom not found").
@@ -87,8 +88,8 @@ class LibavErrorCapture {
 
   // "moov atom not found: Invalid data found when processing input"
   std::string explain(int err) const {
-    if (last_line_.empty()) return av_error_text(err);
-    return fmt::format("{}: {}", last_line_, av_error_text(err));
+    if (last_line_.empty()) return libav::error_text(err);
+    return fmt::format("{}: {}", last_line_, libav::error_text(err));
   }
 
  private:
@@ -105,28 +106,6 @@ struct Deadline {
 int interrupt_on_deadline(void* opaque) {
   return static_cast<const Deadline*>(opaque)->expired() ? 1 : 0;
 }
-
-struct IoCloser {
-  void operator()(AVIOContext* pb) const { avio_close(pb); }
-};
-struct FormatCloser {
-  void operator()(AVFormatContext* ic) const { avformat_close_input(&ic); }
-};
-struct PacketFreer {
-  void operator()(AVPacket* pkt) const { av_packet_free(&pkt); }
-};
-class Dict {
- public:
-  Dict() = default;
-  ~Dict() { av_dict_free(&d_); }
-  Dict(const Dict&) = delete;
-  Dict& operator=(const Dict&) = delete;
-  void set(const char* key, const char* value) { av_dict_set(&d_, key, value, 0); }
-  AVDictionary** get() { return &d_; }
-
- private:
-  AVDictionary* d_ = nullptr;
-};
 
 Error not_media(const std::string& path, const std::string& why) {
   return Error::invalid_argument(fmt::format("{} is not a media file: {}", path, why),
@@ -467,8 +446,8 @@ Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& opt
         avio_open2(&raw, ("file:" + path).c_str(), AVIO_FLAG_READ, &interrupt, io_opts.get());
     if (err < 0) {
       if (err == AVERROR(EACCES)) {
-        return Error::permission_denied(fmt::format("cannot read {}: {}", path, av_error_text(err)),
-                                        {{"path", path}});
+        return Error::permission_denied(
+            fmt::format("cannot read {}: {}", path, libav::error_text(err)), {{"path", path}});
       }
       return not_media(path, fmt::format("cannot open it: {}", libav_log.explain(err)));
     }
