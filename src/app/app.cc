@@ -77,6 +77,9 @@ Result<std::unique_ptr<App>> App::create(Config config) {
       std::make_unique<RenderService>(*app->media_, *app->timeline_,
                                       RenderServiceOptions{app->config_.render_timeout_s * 1000,
                                                            app->config_.render_max_concurrent});
+  AudioServiceOptions audio_options;
+  audio_options.ffmpeg_timeout_ms = app->config_.render_timeout_s * 1000;
+  app->audio_ = std::make_unique<AudioService>(*app->media_, *app->timeline_, audio_options);
   app->server_ = std::make_unique<http::HttpServer>(app->config_, app->keys_.get());
   http::register_system_routes(*app->server_,
                                http::SystemInfo{kAtomcutVersion, libav_version_string(),
@@ -85,6 +88,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   http::register_timeline_routes(*app->server_, *app->timeline_);
   http::register_preset_routes(*app->server_, *app->presets_);
   http::register_render_routes(*app->server_, *app->render_);
+  http::register_audio_routes(*app->server_, *app->media_, *app->audio_);
   return app;
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "engines/audio/audio_service.h"
 #include "engines/media/api_key_service.h"
 #include "engines/media/media_service.h"
 #include "engines/render/render_service.h"
@@ -42,6 +43,7 @@ class App {
   TimelineService& timeline() { return *timeline_; }
   PresetService& presets() { return *presets_; }
   RenderService& render() { return *render_; }
+  AudioService& audio() { return *audio_; }
   http::HttpServer& server() { return *server_; }
 
  private:
@@ -53,6 +55,7 @@ class App {
   std::unique_ptr<TimelineService> timeline_;
   std::unique_ptr<PresetService> presets_;
   std::unique_ptr<RenderService> render_;
+  std::unique_ptr<AudioService> audio_;
   std::unique_ptr<http::HttpServer> server_;
 };
 

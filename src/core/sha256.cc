@@ -2,7 +2,11 @@
 
 #include <openssl/evp.h>
 
+#include <fmt/format.h>
+
+#include <fstream>
 #include <stdexcept>
+#include <vector>
 
 namespace atomcut {
 
@@ -37,6 +41,19 @@ std::string Sha256::hex_digest() {
 std::string sha256_hex(std::string_view data) {
   Sha256 h;
   h.update(data.data(), data.size());
+  return h.hex_digest();
+}
+
+Result<std::string> sha256_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::internal(fmt::format("cannot read '{}'", path));
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) h.update(buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return Error::data_loss(fmt::format("read error on '{}'", path));
   return h.hex_digest();
 }
 

@@ -1,6 +1,8 @@
 // Incremental SHA-256 (OpenSSL EVP) for hashing uploads while they stream, and API keys.
 #pragma once
 
+#include "core/error.h"
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,5 +25,8 @@ class Sha256 {
 };
 
 std::string sha256_hex(std::string_view data);
+
+// The digest of a whole file. internal when it cannot be opened, data_loss on a read error.
+Result<std::string> sha256_file(const std::string& path);
 
 }  // namespace atomcut

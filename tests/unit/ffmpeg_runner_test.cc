@@ -1,6 +1,6 @@
 // Tests of the Render atom's ffmpeg executor, against the real ffmpeg CLI with tiny lavfi inputs.
 // Durations are only bounded generously (shared, noisy machines).
-#include "engines/render/ffmpeg_runner.h"
+#include "engines/ffmpeg/ffmpeg_runner.h"
 
 #include <gtest/gtest.h>
 #include <pthread.h>

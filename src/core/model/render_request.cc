@@ -132,6 +132,9 @@ Result<RenderRequest> render_request_from_json(const nlohmann::json& j) {
   q.storage = r.enumeration("storage", kStorageTargetNames, q.storage);
   q.audio_mixdown = r.enumeration("audio_mixdown", kAudioMixdownNames, q.audio_mixdown);
   q.normalize_audio = r.boolean("normalize_audio", q.normalize_audio);
+  q.use_voice_enhanced_audio = r.boolean("use_voice_enhanced_audio", false);
+  q.voice_enhance_mode = r.opt_str("voice_enhance_mode");
+  q.voice_enhance_if_available_only = r.boolean("voice_enhance_if_available_only", true);
   q.target_loudness_lufs = r.num("target_loudness_lufs", q.target_loudness_lufs);
   if (j.is_object() && j.contains("start_ms") && !j["start_ms"].is_null()) {
     q.start_ms = r.i64("start_ms");
@@ -189,6 +192,11 @@ Status validate(const RenderRequest& q) {
                  return fmt::format("({}) must be in [{}, {}] LUFS", q.target_loudness_lufs,
                                     kMinTargetLoudnessLufs, kMaxTargetLoudnessLufs);
                });
+  if (q.voice_enhance_mode) {
+    const std::string& m = *q.voice_enhance_mode;
+    k.check(m == "default" || m == "podcast" || m == "vlog" || m == "phone_recording",
+            "voice_enhance_mode", "must be one of default|podcast|vlog|phone_recording");
+  }
   if (q.timeout_ms) {
     k.check_lazy(*q.timeout_ms >= 1000 && *q.timeout_ms <= kMaxRenderWindowMs, "timeout_ms", [&] {
       return fmt::format("({}) must be in [1000, {}]", *q.timeout_ms, kMaxRenderWindowMs);

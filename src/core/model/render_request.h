@@ -70,6 +70,13 @@ struct RenderRequest {
   std::optional<int64_t> start_ms;  // window of the timeline to render, [start_ms, end_ms)
   std::optional<int64_t> end_ms;
   std::optional<int64_t> timeout_ms;  // executor limit (the server's default applies if unset)
+  // Voice enhance render hook (spec "Voice Enhance Engine"): dialogue and generic tracks take
+  // their sound from the newest audio_voice_enhanced artifact of the clip's source (of
+  // voice_enhance_mode when given). Missing ones keep the original sound, with a warning when
+  // voice_enhance_if_available_only is false. Enhancement is never run by the render.
+  bool use_voice_enhanced_audio = false;
+  std::optional<std::string> voice_enhance_mode;  // default|podcast|vlog|phone_recording
+  bool voice_enhance_if_available_only = true;
 };
 
 // Strict parse: wrong types and unknown enum values are invalid_argument naming the field.

@@ -559,7 +559,7 @@ Result<BeatAnalysis> analyse_beats(const float* mono, size_t frames, int sample_
                                    const BeatOptions& options) {
   ATOMCUT_TRY(validate(mono, frames, sample_rate, options));
   BeatAnalysis result;
-  result.backend_version = std::string("aubio ") + kAubioVersion;
+  result.backend_version = beat_backend_version();
 
   float peak = 0;
   for (size_t i = 0; i < frames; ++i) peak = std::max(peak, std::fabs(mono[i]));
@@ -629,5 +629,7 @@ double beat_f_measure(const std::vector<int64_t>& detected_ms,
   const double recall = static_cast<double>(hits) / static_cast<double>(ref.size());
   return 2 * precision * recall / (precision + recall);
 }
+
+std::string beat_backend_version() { return std::string("aubio ") + kAubioVersion; }
 
 }  // namespace atomcut

@@ -61,6 +61,9 @@ struct BeatAnalysis {
 Result<BeatAnalysis> analyse_beats(const float* mono, size_t frames, int sample_rate,
                                    const BeatOptions& options = {});
 
+// "aubio <version>" (BeatAnalysis::backend_version).
+std::string beat_backend_version();
+
 // Beat F-measure with a +-tolerance window (the MIREX definition, as mir_eval computes it):
 // each reference beat matches at most one detected beat within the window (inclusive),
 // precision = matches / detected, recall = matches / reference, F = 2PR / (P + R).

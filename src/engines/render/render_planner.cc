@@ -49,6 +49,7 @@ struct Placed {
   const Transition* trans_in = nullptr;
   const TransitionSpec* trans_spec = nullptr;
   int input = -1;
+  int audio_input = -1;  // a voice-enhanced sound file standing in for the source's sound
   int64_t offset_f = 0;  // frames of the clip before this piece (a tail uncovered by a later clip)
   int64_t frames() const { return vis_end_f - start_f; }
 };
@@ -339,10 +340,16 @@ class Planner {
 
   int input_for(Placed& p) {
     if (p.input >= 0) return p.input;
+    p.input = add_clip_input(p, p.src->path, "clip " + p.clip->id);
+    return p.input;
+  }
+
+  // An input reading `path` over the piece's window of the clip's source.
+  int add_clip_input(const Placed& p, const std::string& path, std::string role) {
     const Clip& c = *p.clip;
     PlanInput pi;
-    pi.path = p.src->path;
-    pi.role = "clip " + c.id;
+    pi.path = path;
+    pi.role = std::move(role);
     if (p.src->kind == MediaKind::kImage) {
       pi.options = {"-loop",      "1",
                     "-framerate", std::to_string(grid_.fps),
@@ -354,9 +361,57 @@ class Planner {
       pi.options.push_back("-t");
       pi.options.push_back(num((c.out_ms - c.in_ms) / 1000.0 - skip_s));
     }
-    p.input = static_cast<int>(plan_.inputs.size());
     plan_.inputs.push_back(std::move(pi));
-    return p.input;
+    return static_cast<int>(plan_.inputs.size()) - 1;
+  }
+
+  // The voice-enhanced sound for the piece's clip when the request asks for it and the clip's
+  // track carries dialogue (or generic sound); records the choice once per clip.
+  const EnhancedAudio* enhanced_for(const Placed& p) {
+    if (!req_.use_voice_enhanced_audio) return nullptr;
+    const Clip& c = *p.clip;
+    AudioRole role = AudioRole::kGeneric;
+    for (const auto& t : snap_.tracks) {
+      if (t.id == c.track_id) role = t.audio_role;
+    }
+    const EnhancedAudio* found = nullptr;
+    if (in_.enhanced_audio) {
+      auto it = in_.enhanced_audio->find(render_source_key(c));
+      if (it != in_.enhanced_audio->end()) found = &it->second;
+    }
+    const bool wants = role == AudioRole::kDialogue || role == AudioRole::kGeneric;
+    if (!ve_selection_.contains(c.id)) {
+      nlohmann::json sel = {{"track_id", c.track_id},
+                            {"audio_role", enum_name(kAudioRoleNames, role)},
+                            {"asset_id", c.asset_id}};
+      if (!wants) {
+        sel["source"] = "original";
+        sel["reason"] = "audio_role_keeps_original";
+      } else if (found) {
+        sel["source"] = "voice_enhanced";
+        sel["artifact_id"] = found->artifact_id;
+        sel["mode"] = found->mode;
+      } else {
+        sel["source"] = "original";
+        sel["reason"] = "no_voice_enhanced_artifact";
+        if (!req_.voice_enhance_if_available_only) {
+          ve_warnings_.push_back(
+              {{"code", "voice_enhanced_audio_missing"},
+               {"clip_id", c.id},
+               {"asset_id", c.asset_id},
+               {"mode", req_.voice_enhance_mode ? nlohmann::json(*req_.voice_enhance_mode)
+                                                : nlohmann::json(nullptr)},
+               {"message",
+                fmt::format("clip {} has no audio_voice_enhanced artifact{} for {}: it keeps its "
+                            "original sound (run POST /audio/voice-enhance first)",
+                            c.id,
+                            req_.voice_enhance_mode ? " of mode " + *req_.voice_enhance_mode : "",
+                            render_source_key(c))}});
+        }
+      }
+      ve_selection_[c.id] = std::move(sel);
+    }
+    return wants ? found : nullptr;
   }
 
   std::string label(std::string_view prefix) { return fmt::format("{}{}", prefix, next_label_++); }
@@ -719,7 +774,13 @@ class Planner {
     const int64_t n = grid_.samples(p.vis_end_f) - grid_.samples(p.start_f);
     if (!p.src->has_audio) return silence(n);
     const Clip& c = *p.clip;
-    const int in = input_for(p);
+    int in = -1;
+    if (const EnhancedAudio* e = enhanced_for(p)) {
+      if (p.audio_input < 0) p.audio_input = add_clip_input(p, e->path, "voice enhanced " + c.id);
+      in = p.audio_input;
+    } else {
+      in = input_for(p);
+    }
     std::vector<std::string> f = {"asetpts=PTS-STARTPTS"};
     if (c.speed != 1.0) f.push_back(atempo_chain(c.speed));
     f.push_back(work_audio_format());
@@ -955,6 +1016,10 @@ class Planner {
                                    "true-peak limit leaves no room for more gain",
                                    num(in_.loudness->output_i), num(req_.target_loudness_lufs))}});
     }
+    if (req_.use_voice_enhanced_audio) {
+      m["audio_voice_enhance_selection"] = ve_selection_;
+      m["voice_enhance_warnings"] = ve_warnings_;
+    }
     m["warnings"] = warnings_;
     if (is_preview()) m["preview_warnings"] = preview_warnings_;
   }
@@ -973,6 +1038,8 @@ class Planner {
   nlohmann::json warnings_ = nlohmann::json::array();
   nlohmann::json preview_warnings_ = nlohmann::json::array();
   nlohmann::json transitions_ = nlohmann::json::array();
+  nlohmann::json ve_selection_ = nlohmann::json::object();
+  nlohmann::json ve_warnings_ = nlohmann::json::array();
   std::set<std::string> handled_transitions_;
   RenderPlan plan_;
 };

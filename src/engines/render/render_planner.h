@@ -44,6 +44,13 @@ struct RenderSource {
   std::optional<int64_t> duration_ms;
 };
 
+// An audio_voice_enhanced artifact standing in for a source's sound (same timeline, from 0).
+struct EnhancedAudio {
+  std::string artifact_id;
+  std::string path;
+  std::string mode;
+};
+
 // Which video encoder the render uses and why (plan meta "hardware_encoder").
 struct EncoderChoice {
   std::string encoder;
@@ -81,6 +88,10 @@ struct PlannerInput {
   // Media by clip source key: the clip's artifact_id when set, else its asset_id. A clip whose
   // key is missing renders as a gap and is listed in warnings ("missing_asset").
   const std::map<std::string, RenderSource>* sources = nullptr;
+  // Voice-enhanced sound by clip source key (request.use_voice_enhanced_audio): used for the
+  // clips of dialogue and generic tracks; the choice per clip is plan meta
+  // audio_voice_enhance_selection.
+  const std::map<std::string, EnhancedAudio>* enhanced_audio = nullptr;
   const RenderSource* watermark_image = nullptr;  // for watermark.asset_id
   std::string watermark_font;                     // font file for watermark.text
   EncoderChoice encoder;

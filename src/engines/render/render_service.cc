@@ -49,19 +49,6 @@ std::optional<std::string> find_font() {
   return std::nullopt;
 }
 
-Result<std::string> sha256_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::internal(fmt::format("cannot read the render output '{}'", path));
-  Sha256 h;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) h.update(buf.data(), static_cast<size_t>(in.gcount()));
-  }
-  if (in.bad()) return Error::data_loss(fmt::format("read error on '{}'", path));
-  return h.hex_digest();
-}
-
 // Display size: ffmpeg rotates frames upright when decoding.
 void set_display_size(RenderSource& s, std::optional<int> w, std::optional<int> h, int rotation) {
   s.width = w.value_or(0);
@@ -94,6 +81,7 @@ struct RenderService::Prepared {
   SequenceSnapshot snapshot;
   std::string project_id;
   std::map<std::string, RenderSource> sources;
+  std::map<std::string, EnhancedAudio> enhanced_audio;
   std::optional<RenderSource> watermark;
   std::string font;
 };
@@ -193,6 +181,28 @@ Result<RenderService::Prepared> RenderService::prepare(const RequestContext& ctx
       return src.take_error();
     }
   }
+  if (request.use_voice_enhanced_audio) {
+    // The newest audio_voice_enhanced artifact of each source (of the requested mode).
+    for (const auto& [key, src] : p.sources) {
+      auto asset = media_.get_asset(scope, src.asset_id);
+      if (!asset.ok()) continue;
+      for (auto it = asset->artifacts.rbegin(); it != asset->artifacts.rend(); ++it) {
+        const auto& a = *it;
+        if (a.kind != "audio_voice_enhanced") continue;
+        const nlohmann::json want =
+            src.artifact_id ? nlohmann::json(*src.artifact_id) : nlohmann::json(nullptr);
+        if (a.meta.value("source_artifact_id", nlohmann::json(nullptr)) != want) continue;
+        const std::string mode = a.meta.value("mode", std::string());
+        if (request.voice_enhance_mode && mode != *request.voice_enhance_mode) continue;
+        auto ref = media_.artifact_content(scope, a.id);
+        if (!ref.ok()) continue;
+        auto path = ref->local_path ? ref->local_path : media_.blobs().local_path(ref->storage_key);
+        if (!path) continue;
+        p.enhanced_audio.emplace(key, EnhancedAudio{a.id, *path, mode});
+        break;
+      }
+    }
+  }
   if (request.watermark && request.watermark->asset_id) {
     auto wm = resolve_source(scope, *request.watermark->asset_id, std::nullopt);
     if (!wm.ok()) {
@@ -275,6 +285,7 @@ Result<RenderPlan> RenderService::plan(const Prepared& p,
   in.snapshot = &p.snapshot;
   in.project_id = p.project_id;
   in.sources = &p.sources;
+  in.enhanced_audio = &p.enhanced_audio;
   in.watermark_image = p.watermark ? &*p.watermark : nullptr;
   in.watermark_font = p.font;
   in.encoder = encoder_;

@@ -10,7 +10,7 @@
 #include "core/model/render_request.h"
 #include "core/request_context.h"
 #include "engines/media/media_service.h"
-#include "engines/render/ffmpeg_runner.h"
+#include "engines/ffmpeg/ffmpeg_runner.h"
 #include "engines/render/render_planner.h"
 #include "engines/timeline/timeline_service.h"
 

@@ -133,7 +133,9 @@ Result<std::vector<std::string>> tags_from_json(const nlohmann::json& body) {
   return parse_tags(joined);
 }
 
-Status create_asset(MediaService& media, ApiRequest& req, httplib::Response& res) {
+}  // namespace
+
+Result<MediaAsset> create_asset_from_request(MediaService& media, ApiRequest& req) {
   Result<MediaAsset> created = Error::internal("unreachable");
   if (is_multipart(req.raw)) {
     ATOMCUT_ASSIGN_OR_RETURN(MultipartUpload up, read_multipart(req, media.blobs()));
@@ -171,8 +173,14 @@ Status create_asset(MediaService& media, ApiRequest& req, httplib::Response& res
     ATOMCUT_ASSIGN_OR_RETURN(fields.tags, tags_from_json(req.body));
     created = media.register_uri(req.context(), uri, fields);
   }
-  if (!created.ok()) return created.take_error();
-  reply_json(res, 201, to_json(created.value()));
+  return created;
+}
+
+namespace {
+
+Status create_asset(MediaService& media, ApiRequest& req, httplib::Response& res) {
+  ATOMCUT_ASSIGN_OR_RETURN(MediaAsset created, create_asset_from_request(media, req));
+  reply_json(res, 201, to_json(created));
   return {};
 }
 

@@ -2,6 +2,7 @@
 // business rules live here.
 #pragma once
 
+#include "engines/audio/audio_service.h"
 #include "engines/media/media_service.h"
 #include "engines/render/render_service.h"
 #include "engines/timeline/preset_service.h"
@@ -25,6 +26,11 @@ void register_system_routes(HttpServer& server, SystemInfo info);
 // The Media Atom v2 routes under /media-v2/.
 void register_media_routes(HttpServer& server, MediaService& media);
 
+// Registers an asset from a POST /media-v2/assets request: multipart/form-data with a 'file' part
+// (and tenant_id/env/user_id, kind, source_ref, tags fields) or JSON with source_uri. Resolves the
+// request context. Shared by /audio/ingest.
+Result<MediaAsset> create_asset_from_request(MediaService& media, ApiRequest& req);
+
 // The Timeline / Project atom: /video/projects, /video/sequences, /video/tracks, /video/clips,
 // /video/transitions, /video/filter-stacks.
 void register_timeline_routes(HttpServer& server, TimelineService& timeline);
@@ -35,5 +41,10 @@ void register_preset_routes(HttpServer& server, PresetService& presets);
 // The Render atom: POST /video/render/dry-run (plan and ffmpeg command), POST /video/render
 // (execute and register; 201), GET /video/render/profiles.
 void register_render_routes(HttpServer& server, RenderService& render);
+// The audio atoms: POST /audio/ingest, /audio/preprocess, /audio/segment, /audio/beat-features,
+// /audio/asr, /audio/align, /audio/voice-enhance (+ GET by artifact),
+// /audio/semantic-timeline/analyze, GET /audio/semantic-timeline/{artifact_id} and
+// /audio/semantic-timeline/by-clip/{clip_id}, GET /audio/backends.
+void register_audio_routes(HttpServer& server, MediaService& media, AudioService& audio);
 
 }  // namespace atomcut::http

@@ -1,4 +1,4 @@
-#include "engines/render/ffmpeg_runner.h"
+#include "engines/ffmpeg/ffmpeg_runner.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
