@@ -10,6 +10,7 @@ extern "C" {
 #include <libswresample/swresample.h>
 }
 
+#include "engines/media/libav_input.h"
 #include "engines/media/libav_raii.h"
 
 #include <fmt/format.h>
@@ -37,14 +38,8 @@ using libav::PacketFreer;
 
 constexpr int kMinSampleRate = 1000;
 constexpr int kMaxSampleRate = 384000;
-// The same limits ffprobe uses by default (and media_probe states), so that a change of libav
 // defaults cannot make opening unbounded.
-constexpr const char* kProbeSizeBytes = "5000000";
-constexpr const char* kAnalyzeDurationUs = "5000000";
-// Demuxers that read other files or the network on the file's behalf (playlists, manifests) or
 // that turn any text into "video": never followed (as in media_probe).
-constexpr std::array<std::string_view, 6> kRefusedDemuxers = {"hls", "concat", "dash",
-                                                              "imf", "sdp",    "tty"};
 
 // Windows starting earlier than this are decoded from the beginning: a seek would save little.
 constexpr int64_t kLinearBelowMs = 2000;
@@ -82,13 +77,11 @@ class Layout {
 };
 
 Error not_media(const std::string& path, const std::string& why) {
-  return Error::invalid_argument(fmt::format("{} is not a media file: {}", path, why),
-                                 {{"reason", "not_media"}, {"path", path}});
+  return libav::not_media_error(path, why);
 }
 
 Error corrupt(const std::string& path, const std::string& why) {
-  return Error::invalid_argument(fmt::format("the audio of {} cannot be decoded: {}", path, why),
-                                 {{"reason", "corrupt"}, {"path", path}});
+  return libav::corrupt_error(path, "audio", why);
 }
 
 Error no_audio(const std::string& path) {
@@ -232,74 +225,10 @@ struct AudioDecoder::Impl {
 };
 
 Status AudioDecoder::Impl::open_input() {
-  struct stat sb {};
-  if (::stat(path.c_str(), &sb) != 0) {
-    const int e = errno;
-    if (e == ENOENT || e == ENOTDIR) {
-      return Error::not_found(fmt::format("no such file: {}", path), {{"path", path}});
-    }
-    if (e == EACCES) {
-      return Error::permission_denied(fmt::format("cannot read {}: {}", path, std::strerror(e)),
-                                      {{"path", path}});
-    }
-    return not_media(path, std::strerror(e));
-  }
-  if (!S_ISREG(sb.st_mode)) return not_media(path, "it is not a regular file");
-  if (sb.st_size == 0) return not_media(path, "it is empty (0 bytes)");
-
-  {
-    Dict io_opts;
-    io_opts.set("protocol_whitelist", "file");
-    AVIOContext* raw = nullptr;
-    // "file:" keeps a path with a colon ("a:b.mp4") from being read as a protocol name.
-    const int err =
-        avio_open2(&raw, ("file:" + path).c_str(), AVIO_FLAG_READ, nullptr, io_opts.get());
-    if (err < 0) {
-      if (err == AVERROR(EACCES)) {
-        return Error::permission_denied(
-            fmt::format("cannot read {}: {}", path, libav::error_text(err)), {{"path", path}});
-      }
-      return not_media(path, fmt::format("cannot open it: {}", libav::error_text(err)));
-    }
-    pb.reset(raw);
-  }
-  const AVInputFormat* format = nullptr;
-  const int score = av_probe_input_buffer2(pb.get(), &format, path.c_str(), nullptr, 0, 0);
-  if (score < 0 || !format) {
-    return not_media(path, fmt::format("libav does not recognise its format ({})",
-                                       libav::error_text(score < 0 ? score : AVERROR_INVALIDDATA)));
-  }
-  // Below the retry score libav is guessing (random bytes can look like H.263 or lyrics).
-  if (score <= AVPROBE_SCORE_RETRY) {
-    return not_media(path, fmt::format("libav does not recognise its format (best guess {} with "
-                                       "score {} of 100)",
-                                       format->name, score));
-  }
-  const std::string_view format_name = format->name;
-  if (std::find(kRefusedDemuxers.begin(), kRefusedDemuxers.end(), format_name) !=
-      kRefusedDemuxers.end()) {
-    return not_media(path, fmt::format("{} files are not accepted as media", format_name));
-  }
-  {
-    AVFormatContext* raw = avformat_alloc_context();
-    if (!raw) return Error::internal("out of memory allocating a demuxer");
-    raw->pb = pb.get();  // custom I/O: avformat_close_input leaves pb to us
-    Dict opts;
-    opts.set("probesize", kProbeSizeBytes);
-    opts.set("analyzeduration", kAnalyzeDurationUs);
-    opts.set("protocol_whitelist", "file");
-    opts.set("pattern_type", "none");  // image2 would read "a%03d.png" as a numbered sequence
-    const int err = avformat_open_input(&raw, path.c_str(), format, opts.get());
-    if (err < 0) {  // raw is freed
-      return corrupt(path, fmt::format("its {} headers are damaged or incomplete ({})", format_name,
-                                       libav::error_text(err)));
-    }
-    ic.reset(raw);
-  }
-  if (const int err = avformat_find_stream_info(ic.get(), nullptr); err < 0) {
-    return corrupt(path,
-                   fmt::format("its streams cannot be analysed ({})", libav::error_text(err)));
-  }
+  ATOMCUT_ASSIGN_OR_RETURN(libav::GuardedInput in, libav::open_guarded_input(path, "audio"));
+  pb = std::move(in.pb);
+  ic = std::move(in.ic);
+  const std::string format_name = in.format_name;
 
   const AVCodec* codec_impl = nullptr;
   const int best = av_find_best_stream(ic.get(), AVMEDIA_TYPE_AUDIO, -1, -1, &codec_impl, 0);
