@@ -80,6 +80,17 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   AudioServiceOptions audio_options;
   audio_options.ffmpeg_timeout_ms = app->config_.render_timeout_s * 1000;
   app->audio_ = std::make_unique<AudioService>(*app->media_, *app->timeline_, audio_options);
+  const Config& c = app->config_;
+  app->visual_meta_ = std::make_unique<VisualMetaService>(
+      *app->media_, *app->timeline_,
+      VisualMetaServiceOptions{c.video_visual_meta_backend, c.video_regions_min_confidence});
+  app->regions_ = std::make_unique<RegionService>(
+      *app->media_, *app->timeline_,
+      RegionServiceOptions{c.video_region_backend, c.video_regions_min_confidence});
+  app->captions_ = std::make_unique<CaptionService>(
+      *app->media_, *app->timeline_, *app->audio_, CaptionServiceOptions{c.video_captions_backend});
+  app->masks_ = std::make_unique<MaskService>(*app->media_);
+  app->frames_ = std::make_unique<FrameGrabService>(*app->media_);
   app->server_ = std::make_unique<http::HttpServer>(app->config_, app->keys_.get());
   http::register_system_routes(*app->server_,
                                http::SystemInfo{kAtomcutVersion, libav_version_string(),
@@ -89,6 +100,12 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   http::register_preset_routes(*app->server_, *app->presets_);
   http::register_render_routes(*app->server_, *app->render_);
   http::register_audio_routes(*app->server_, *app->media_, *app->audio_);
+  http::register_visual_meta_routes(*app->server_, *app->visual_meta_);
+  http::register_region_routes(*app->server_, *app->regions_);
+  http::register_caption_routes(*app->server_, *app->captions_, *app->masks_);
+  http::register_frame_routes(*app->server_, *app->frames_);
+  http::register_video_backend_routes(*app->server_, *app->visual_meta_, *app->regions_,
+                                      *app->captions_);
   return app;
 }
 

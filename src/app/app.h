@@ -10,6 +10,10 @@
 #include "engines/render/render_service.h"
 #include "engines/timeline/preset_service.h"
 #include "engines/timeline/timeline_service.h"
+#include "engines/video/caption_service.h"
+#include "engines/video/frame_grab_service.h"
+#include "engines/video/region_service.h"
+#include "engines/video/visual_meta_service.h"
 #include "http/http_server.h"
 #include "storage/blob_store.h"
 #include "storage/metadata_store.h"
@@ -56,6 +60,11 @@ class App {
   std::unique_ptr<PresetService> presets_;
   std::unique_ptr<RenderService> render_;
   std::unique_ptr<AudioService> audio_;
+  std::unique_ptr<VisualMetaService> visual_meta_;
+  std::unique_ptr<RegionService> regions_;
+  std::unique_ptr<CaptionService> captions_;
+  std::unique_ptr<MaskService> masks_;
+  std::unique_ptr<FrameGrabService> frames_;
   std::unique_ptr<http::HttpServer> server_;
 };
 

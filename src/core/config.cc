@@ -67,6 +67,22 @@ Status Config::apply_environment() {
     ATOMCUT_TRY(parse_number("ATOMCUT_RENDER_TIMEOUT_S", v, render_timeout_s, 1));
   if (auto v = get("ATOMCUT_RENDER_MAX_CONCURRENT"))
     ATOMCUT_TRY(parse_number("ATOMCUT_RENDER_MAX_CONCURRENT", v, render_max_concurrent, 1));
+  auto video = [&get](const char* name) -> const char* {
+    if (auto v = get((std::string("ATOMCUT_") + name).c_str())) return v;
+    return get(name);
+  };
+  if (auto v = video("VIDEO_VISUAL_META_BACKEND")) video_visual_meta_backend = v;
+  if (auto v = video("VIDEO_REGION_BACKEND")) video_region_backend = v;
+  if (auto v = video("VIDEO_CAPTIONS_BACKEND")) video_captions_backend = v;
+  if (auto v = video("VIDEO_REGIONS_MIN_CONFIDENCE")) {
+    char* end = nullptr;
+    double d = std::strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= 0 && d <= 1)) {
+      return Error::invalid_argument(
+          fmt::format("VIDEO_REGIONS_MIN_CONFIDENCE '{}' must be a number in [0, 1]", v));
+    }
+    video_regions_min_confidence = d;
+  }
   if (auto v = get("ATOMCUT_NO_AUTH")) no_auth = std::string(v) == "1" || std::string(v) == "true";
   if (auto v = get("ATOMCUT_LOG_LEVEL")) log_level = v;
   if (auto v = get("ATOMCUT_ACCESS_LOG")) access_log = v;

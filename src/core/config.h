@@ -26,9 +26,14 @@ struct Config {
   int probe_timeout_ms = 15000;            // ATOMCUT_PROBE_TIMEOUT_MS
   int render_timeout_s = 7200;             // ATOMCUT_RENDER_TIMEOUT_S (one ffmpeg run)
   int render_max_concurrent = 2;           // ATOMCUT_RENDER_MAX_CONCURRENT (renders at once)
-  bool no_auth = false;                    // ATOMCUT_NO_AUTH=1 (loopback listen only)
-  std::string log_level = "info";          // ATOMCUT_LOG_LEVEL
-  std::string access_log = "-";            // ATOMCUT_ACCESS_LOG: '-' stdout, 'off', or a file
+  // Video analysis backends (the spec's variable names; ATOMCUT_-prefixed forms are read too).
+  std::string video_visual_meta_backend;      // VIDEO_VISUAL_META_BACKEND (empty: built-in default)
+  std::string video_region_backend;           // VIDEO_REGION_BACKEND (empty: opencv_face_detector)
+  double video_regions_min_confidence = 0.5;  // VIDEO_REGIONS_MIN_CONFIDENCE, 0..1
+  std::string video_captions_backend;         // VIDEO_CAPTIONS_BACKEND (empty: pocketsphinx)
+  bool no_auth = false;                       // ATOMCUT_NO_AUTH=1 (loopback listen only)
+  std::string log_level = "info";             // ATOMCUT_LOG_LEVEL
+  std::string access_log = "-";               // ATOMCUT_ACCESS_LOG: '-' stdout, 'off', or a file
 
   // Applies ATOMCUT_* environment variables over the current values.
   Status apply_environment();

@@ -4,7 +4,7 @@
 // are fetched back through Media v2 and checked like a user would (samples, levels, durations,
 // transcripts, tempo); every atom's cache rule, backend choice, tenant isolation and bad input are
 // covered. Media is short (a few seconds) so the binary stays within a minute or two.
-#include "integration/api_test_util.h"
+#include "integration/api_fixture.h"
 #include "support/media_checks.h"
 #include "support/subprocess.h"
 
@@ -22,25 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kTenantA = "t_aa";
-constexpr const char* kTenantB = "t_ab";
-constexpr const char* kEnv = "dev";
 constexpr const char* kAllisonDir = "/usr/share/asterisk/sounds/en_US_f_Allison";
 constexpr const char* kMohDir = "/usr/share/asterisk/moh";
 constexpr const char* kSentence = "the quick brown fox jumps over the lazy dog";
-
-bool run_ok(const std::vector<std::string>& argv) {
-  auto r = run_command(argv, 120000);
-  EXPECT_EQ(r.exit_code, 0) << argv[0] << ": " << r.err.substr(0, 2000);
-  return r.exit_code == 0;
-}
-
-std::string ffmpeg_make(const std::string& out, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-v", "error", "-y"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back(out);
-  return run_ok(argv) ? out : "";
-}
 
 // Mono 16 kHz float samples of any media file (through the ffmpeg CLI).
 std::vector<float> pcm16k(const std::string& path) {
@@ -72,65 +56,8 @@ std::vector<std::string> words_of(const nlohmann::json& transcript) {
   return out;
 }
 
-class AudioApiTest : public ::testing::Test {
+class AudioApiTest : public ApiSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new TestServer();
-    key_a_ = server_->create_key(kTenantA, kEnv);
-    key_b_ = server_->create_key(kTenantB, kEnv);
-    tmp_ = new TempDir();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete tmp_;
-    tmp_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(server_->started());
-    c_ = server_->client();
-    c_->set_read_timeout(300);
-  }
-
-  httplib::Headers a() const { return auth_headers(key_a_, kTenantA, kEnv); }
-  httplib::Headers b() const { return auth_headers(key_b_, kTenantB, kEnv); }
-  std::string tmp(const std::string& name) const { return tmp_->path() + "/" + name; }
-
-  httplib::Result post(const std::string& path, const nlohmann::json& body,
-                       const httplib::Headers* h = nullptr) {
-    return c_->Post(path, h ? *h : a(), body.dump(), "application/json");
-  }
-  nlohmann::json post_expect(const std::string& path, const nlohmann::json& body, int status,
-                             const httplib::Headers* h = nullptr) {
-    auto r = post(path, body, h);
-    EXPECT_TRUE(r) << path << ": no response";
-    if (!r) return {};
-    EXPECT_EQ(r->status, status) << path << " " << body.dump() << " -> " << r->body.substr(0, 3000);
-    return body_json(r);
-  }
-  // POST expecting a 4xx with the uniform error body; returns the error object.
-  nlohmann::json post_error(const std::string& path, const nlohmann::json& body, int status,
-                            const httplib::Headers* h = nullptr) {
-    auto r = post(path, body, h);
-    EXPECT_TRUE(r) << path;
-    if (!r) return {};
-    EXPECT_EQ(r->status, status) << path << " " << body.dump() << " -> " << r->body;
-    error_code_of(r);
-    auto j = body_json(r);
-    return j.contains("error") ? j["error"] : nlohmann::json();
-  }
-  nlohmann::json get_ok(const std::string& path, const httplib::Headers* h = nullptr) {
-    auto r = c_->Get(path, h ? *h : a());
-    EXPECT_TRUE(r) << path;
-    if (!r) return {};
-    EXPECT_EQ(r->status, 200) << path << " -> " << r->body.substr(0, 2000);
-    return body_json(r);
-  }
-  int get_status(const std::string& path, const httplib::Headers& h) {
-    auto r = c_->Get(path, h);
-    return r ? r->status : -1;
-  }
-
   // Uploads through /audio/ingest; returns the asset id ("" on failure).
   std::string ingest(const std::string& path, const std::string& name,
                      const httplib::Headers* h = nullptr) {
@@ -141,19 +68,6 @@ class AudioApiTest : public ::testing::Test {
     if (!r) return "";
     EXPECT_EQ(r->status, 201) << r->body;
     return body_json(r).value("asset_id", "");
-  }
-  // Downloads an artifact's bytes to a temp file and returns its path.
-  std::string fetch(const std::string& artifact_id, const std::string& ext) {
-    auto r = c_->Get("/media-v2/artifacts/" + artifact_id + "/content", a());
-    EXPECT_TRUE(r && r->status == 200) << artifact_id;
-    const std::string p = tmp(artifact_id + ext);
-    std::ofstream(p, std::ios::binary) << (r ? r->body : "");
-    return p;
-  }
-  nlohmann::json fetch_json(const std::string& artifact_id) {
-    auto r = c_->Get("/media-v2/artifacts/" + artifact_id + "/content", a());
-    EXPECT_TRUE(r && r->status == 200) << artifact_id;
-    return r ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
   }
   size_t artifact_count(const std::string& asset_id) {
     auto j = get_ok("/media-v2/assets/" + asset_id);
@@ -202,17 +116,7 @@ class AudioApiTest : public ::testing::Test {
     }
     return path;
   }
-
-  static TestServer* server_;
-  static std::string key_a_, key_b_;
-  static TempDir* tmp_;
-  std::unique_ptr<httplib::Client> c_;
 };
-
-TestServer* AudioApiTest::server_ = nullptr;
-std::string AudioApiTest::key_a_;
-std::string AudioApiTest::key_b_;
-TempDir* AudioApiTest::tmp_ = nullptr;
 
 TEST_F(AudioApiTest, BackendsListEveryAtomWithVersions) {
   auto j = get_ok("/audio/backends");

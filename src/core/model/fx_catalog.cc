@@ -38,7 +38,8 @@ constexpr std::array kBloom = {num("intensity", 0, 1, 0.3), num("radius", 2, 60,
 constexpr std::array kLevels = {num("black", 0, 0.5, 0), num("white", 0.5, 1, 1),
                                 num("gamma", 0.1, 6, 1)};
 constexpr std::array kRegionStrength = {num("strength", 0, 1, 0.5)};
-constexpr std::array kFaceBlur = {num("strength", 0.1, 1, 0.5)};
+constexpr std::array kFaceBlur = {num("strength", 0.1, 1, 0.5), str("source_summary_id"),
+                                  str("backend_version")};
 
 const std::array<FilterSpec, 17> kFilters = {{
     {"exposure", "Exposure in EV stops.", kExposure, MaskAware::kNo, {}},

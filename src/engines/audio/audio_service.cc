@@ -37,15 +37,6 @@ constexpr const char* kSegmentVersion = "segment_native_v1";
 constexpr const char* kBarsVersion = "audio_text_bars_v1";
 constexpr double kSpeedChangeLimit = 1.05;
 
-std::string join_key(std::initializer_list<std::string> parts) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += '|';
-    out += p;
-  }
-  return out;
-}
-
 std::string num_key(double v) { return fmt::format("{}", v); }
 std::string bool_key(bool v) { return v ? "true" : "false"; }
 
@@ -62,30 +53,6 @@ nlohmann::json words_json(const std::vector<AsrWord>& words) {
                    {"start_ms", w.start_ms},
                    {"end_ms", w.end_ms},
                    {"confidence", w.confidence}});
-  }
-  return out;
-}
-
-std::vector<AsrWord> words_from_json(const nlohmann::json& doc) {
-  std::vector<AsrWord> out;
-  auto take = [&out](const nlohmann::json& words) {
-    if (!words.is_array()) return;
-    for (const auto& w : words) {
-      if (!w.is_object()) continue;
-      AsrWord a;
-      a.word = w.value("word", std::string());
-      a.start_ms = w.value("start_ms", int64_t{0});
-      a.end_ms = w.value("end_ms", int64_t{0});
-      a.confidence = w.value("confidence", 0.0);
-      out.push_back(std::move(a));
-    }
-  };
-  if (doc.contains("segments") && doc["segments"].is_array()) {
-    for (const auto& s : doc["segments"]) {
-      if (s.is_object() && s.contains("words")) take(s["words"]);
-    }
-  } else if (doc.contains("words")) {
-    take(doc["words"]);
   }
   return out;
 }
@@ -107,19 +74,6 @@ bool asr_model_present(const std::string& dir) {
   return false;
 }
 
-// A temporary file removed when it goes out of scope.
-struct TempPath {
-  std::string path;
-  explicit TempPath(const std::string& suffix) {
-    path = (fs::temp_directory_path() / fmt::format("atomcut-audio-{}{}", new_id("tmp"), suffix))
-               .string();
-  }
-  ~TempPath() {
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
-};
-
 // The quietest 200 ms (10 ms hops) of pcm[from, to): where a long input is cut between chunks.
 size_t quietest_cut(const std::vector<float>& pcm, size_t from, size_t to) {
   const size_t hop = kAsrRate / 100;
@@ -137,30 +91,7 @@ size_t quietest_cut(const std::vector<float>& pcm, size_t from, size_t to) {
   return best;
 }
 
-nlohmann::json source_meta(const std::string& asset_id, const std::optional<DerivedArtifact>& a) {
-  nlohmann::json m = {{"source_asset_id", asset_id}};
-  m["source_artifact_id"] = a ? nlohmann::json(a->id) : nlohmann::json(nullptr);
-  if (a) m["source_artifact_kind"] = a->kind;
-  return m;
-}
-
 }  // namespace
-
-struct AudioService::Input {
-  MediaAsset asset;
-  std::optional<DerivedArtifact> artifact;
-  std::string path;
-  std::string artifact_key() const { return artifact ? artifact->id : ""; }
-  // Where this input's audio starts on its asset's timeline (a segment's start_ms).
-  int64_t offset_ms() const { return artifact && artifact->start_ms ? *artifact->start_ms : 0; }
-};
-
-struct AudioService::Chosen {
-  BackendInfo info;
-  std::string requested;  // the name asked for, or "default"
-  std::optional<std::string> fallback_reason;
-  bool stub() const { return info.name == "stub"; }
-};
 
 bool AudioOutcome::all_cached() const {
   return std::all_of(outputs.begin(), outputs.end(), [](const auto& o) { return o.cache_hit; });
@@ -168,14 +99,14 @@ bool AudioOutcome::all_cached() const {
 
 AudioService::AudioService(MediaService& media, TimelineService& timeline,
                            AudioServiceOptions options)
-    : media_(media), timeline_(timeline), options_(std::move(options)) {
+    : media_(media), timeline_(timeline), options_(std::move(options)), artifacts_(media) {
   const std::string ff = ffmpeg_version();
   const bool has_ff = !ff.empty() && ff != "unknown";
   const bool has_model = asr_model_present(options_.asr_model_dir);
   auto add = [this](std::string atom, std::string name, std::string version, bool available,
                     bool is_default, std::string detail) {
-    backends_.push_back({std::move(atom), std::move(name), std::move(version), available,
-                         is_default, std::move(detail)});
+    registry_.add({std::move(atom), std::move(name), std::move(version), available, is_default,
+                   std::move(detail)});
   };
   add("preprocess", "ffmpeg", fmt::format("preprocess_ffmpeg_v1 (ffmpeg {})", ff), has_ff, true,
       has_ff ? "DC removal, high-pass, FFT denoise, peak-safe level (ffmpeg filter chain)"
@@ -207,176 +138,41 @@ AudioService::AudioService(MediaService& media, TimelineService& timeline,
 
 AudioService::~AudioService() = default;
 
-std::vector<BackendInfo> AudioService::backends() const { return backends_; }
-
-Result<AudioService::Chosen> AudioService::choose(
-    const std::string& atom, const std::optional<std::string>& requested) const {
-  std::vector<const BackendInfo*> mine;
-  for (const auto& b : backends_) {
-    if (b.atom == atom) mine.push_back(&b);
-  }
-  if (requested && !requested->empty() && *requested != "default") {
-    for (const auto* b : mine) {
-      if (b->name != *requested) continue;
-      if (!b->available) {
-        return Error::failed_precondition(
-            fmt::format("backend '{}' of {} is not available here: {}", b->name, atom, b->detail),
-            {{"field", "backend"}, {"backend", b->name}});
-      }
-      return Chosen{*b, *requested, std::nullopt};
+std::vector<AsrWord> asr_transcript_words(const nlohmann::json& doc) {
+  std::vector<AsrWord> out;
+  auto number_ms = [](const nlohmann::json& w, const char* f, int64_t def) {
+    auto it = w.find(f);
+    return it != w.end() && it->is_number() ? static_cast<int64_t>(std::llround(it->get<double>()))
+                                            : def;
+  };
+  auto take = [&](const nlohmann::json& words) {
+    if (!words.is_array()) return;
+    for (const auto& w : words) {
+      if (!w.is_object() || !w.contains("word") || !w["word"].is_string()) continue;
+      AsrWord a;
+      a.word = w["word"].get<std::string>();
+      a.start_ms = number_ms(w, "start_ms", 0);
+      a.end_ms = number_ms(w, "end_ms", a.start_ms);
+      auto c = w.find("confidence");
+      a.confidence = c != w.end() && c->is_number() ? c->get<double>() : 0.0;
+      out.push_back(std::move(a));
     }
-    nlohmann::json names = nlohmann::json::array();
-    for (const auto* b : mine) names.push_back(b->name);
-    return Error::invalid_argument(
-        fmt::format("unknown {} backend '{}' (available: {})", atom, *requested, names.dump()),
-        {{"field", "backend"}, {"available", names}});
-  }
-  const BackendInfo* stub = nullptr;
-  for (const auto* b : mine) {
-    if (b->is_default && b->available) return Chosen{*b, "default", std::nullopt};
-    if (b->name == "stub") stub = b;
-  }
-  for (const auto* b : mine) {
-    if (b->is_default && stub) return Chosen{*stub, "default", b->detail};
-  }
-  return Error::failed_precondition(fmt::format("no {} backend is available here", atom));
-}
-
-Result<AudioService::Input> AudioService::resolve(const Scope& scope, const AudioSourceRef& ref) {
-  Input in;
-  std::optional<std::string> local;
-  if (ref.artifact_id) {
-    ATOMCUT_ASSIGN_OR_RETURN(ArtifactWithParent a, media_.get_artifact(scope, *ref.artifact_id));
-    if (!ref.asset_id.empty() && a.parent.id != ref.asset_id) {
-      return Error::not_found(
-          fmt::format("artifact {} is not an artifact of asset {}", *ref.artifact_id, ref.asset_id),
-          {{"field", "artifact_id"}});
+  };
+  if (doc.contains("segments") && doc["segments"].is_array()) {
+    for (const auto& s : doc["segments"]) {
+      if (s.is_object() && s.contains("words")) take(s["words"]);
     }
-    ATOMCUT_ASSIGN_OR_RETURN(ContentRef c, media_.artifact_content(scope, *ref.artifact_id));
-    local = c.local_path ? c.local_path : media_.blobs().local_path(c.storage_key);
-    in.asset = std::move(a.parent);
-    in.artifact = std::move(a.artifact);
-  } else {
-    ATOMCUT_ASSIGN_OR_RETURN(AssetWithArtifacts a, media_.get_asset(scope, ref.asset_id));
-    if (a.asset.kind == MediaKind::kOther) {
-      return Error::invalid_argument(
-          fmt::format("asset {} is not readable media (it failed to probe when registered)",
-                      ref.asset_id),
-          {{"asset_id", ref.asset_id}, {"reason", "not_media"}});
-    }
-    if (a.asset.audio_channels.value_or(0) <= 0) {
-      return Error::invalid_argument(fmt::format("asset {} has no audio stream ({})", ref.asset_id,
-                                                 media_kind_name(a.asset.kind)),
-                                     {{"asset_id", ref.asset_id}, {"reason", "no_audio_stream"}});
-    }
-    ATOMCUT_ASSIGN_OR_RETURN(ContentRef c, media_.asset_content(scope, ref.asset_id));
-    local = c.local_path ? c.local_path : media_.blobs().local_path(c.storage_key);
-    in.asset = std::move(a.asset);
+  } else if (doc.contains("words")) {
+    take(doc["words"]);
   }
-  if (!local) return Error::unimplemented("the audio atoms need media in a local blob store");
-  in.path = *local;
-  return in;
+  return out;
 }
 
-std::optional<DerivedArtifact> AudioService::find_cached(const Scope& scope,
-                                                         const std::string& asset_id,
-                                                         const std::string& kind,
-                                                         const std::string& key) {
-  auto a = media_.get_asset(scope, asset_id);
-  if (!a.ok()) return std::nullopt;
-  for (auto it = a->artifacts.rbegin(); it != a->artifacts.rend(); ++it) {
-    if (it->kind == kind && it->meta.value("cache_key", std::string()) == key) return *it;
-  }
-  return std::nullopt;
+Result<AnalysisInput> AudioService::resolve_audio(const Scope& scope, const AudioSourceRef& ref) {
+  return artifacts_.resolve(scope, ref.asset_id, ref.artifact_id, NeedStream::kAudio);
 }
 
-Result<DerivedArtifact> AudioService::store_file(
-    const RequestContext& ctx, const Input& in, const std::string& kind,
-    const std::string& file_name,
-    const std::function<Result<nlohmann::json>(const std::string&)>& produce, nlohmann::json meta,
-    std::optional<int64_t> start_ms, std::optional<int64_t> end_ms) {
-  ATOMCUT_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, media_.blobs().new_writer());
-  std::string sha;
-  nlohmann::json made;
-  if (auto staging = writer->local_staging_path()) {
-    auto r = produce(*staging);
-    if (!r.ok()) {
-      writer->abort();
-      return r.take_error();
-    }
-    made = std::move(r).value();
-    ATOMCUT_ASSIGN_OR_RETURN(sha, sha256_file(*staging));
-  } else {
-    TempPath tmp(fs::path(file_name).extension().string());
-    ATOMCUT_ASSIGN_OR_RETURN(made, produce(tmp.path));
-    ATOMCUT_ASSIGN_OR_RETURN(sha, sha256_file(tmp.path));
-    std::ifstream f(tmp.path, std::ios::binary);
-    std::vector<char> buf(1 << 20);
-    while (f) {
-      f.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-      if (f.gcount() > 0) ATOMCUT_TRY(writer->write(buf.data(), static_cast<size_t>(f.gcount())));
-    }
-  }
-  if (made.is_object()) meta.update(made);
-  if (!end_ms && meta.contains("duration_ms") && meta["duration_ms"].is_number_integer()) {
-    end_ms = start_ms.value_or(0) + meta["duration_ms"].get<int64_t>();
-  }
-  ArtifactFields fields;
-  fields.kind = kind;
-  fields.start_ms = start_ms;
-  fields.end_ms = end_ms;
-  fields.meta = std::move(meta);
-  fields.original_filename = file_name;
-  return media_.register_artifact_upload(ctx, in.asset.id, fields, std::move(writer), sha);
-}
-
-Result<DerivedArtifact> AudioService::store_json(const RequestContext& ctx, const Input& in,
-                                                 const std::string& kind, const nlohmann::json& doc,
-                                                 nlohmann::json meta,
-                                                 std::optional<int64_t> start_ms,
-                                                 std::optional<int64_t> end_ms) {
-  const std::string bytes = doc.dump();
-  ATOMCUT_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, media_.blobs().new_writer());
-  ATOMCUT_TRY(writer->write(bytes.data(), bytes.size()));
-  ArtifactFields fields;
-  fields.kind = kind;
-  fields.start_ms = start_ms;
-  fields.end_ms = end_ms;
-  fields.meta = std::move(meta);
-  fields.original_filename = kind + ".json";
-  return media_.register_artifact_upload(ctx, in.asset.id, fields, std::move(writer),
-                                         sha256_hex(bytes));
-}
-
-Result<ArtifactWithParent> AudioService::artifact_of_kind(const Scope& scope,
-                                                          const std::string& artifact_id,
-                                                          const std::string& kind) {
-  ATOMCUT_ASSIGN_OR_RETURN(ArtifactWithParent a, media_.get_artifact(scope, artifact_id));
-  if (a.artifact.kind != kind) {
-    return Error::not_found(
-        fmt::format("artifact {} is a {} artifact, not {}", artifact_id, a.artifact.kind, kind));
-  }
-  return a;
-}
-
-Result<nlohmann::json> AudioService::read_json(const Scope& scope, const DerivedArtifact& a) {
-  ATOMCUT_ASSIGN_OR_RETURN(ContentRef ref, media_.artifact_content(scope, a.id));
-  if (ref.size_bytes > (uint64_t{256} << 20)) {
-    return Error::invalid_argument(fmt::format("artifact {} is too large to read as JSON", a.id));
-  }
-  std::string bytes;
-  ATOMCUT_TRY(
-      media_.blobs().read(ref.storage_key, 0, ref.size_bytes, [&bytes](const char* d, size_t n) {
-        bytes.append(d, n);
-        return true;
-      }));
-  auto doc = nlohmann::json::parse(bytes, nullptr, false);
-  if (doc.is_discarded()) {
-    return Error::invalid_argument(fmt::format("artifact {} does not hold JSON", a.id),
-                                   {{"artifact_id", a.id}});
-  }
-  return doc;
-}
+std::vector<BackendInfo> AudioService::backends() const { return registry_.all(); }
 
 Result<MediaAsset> AudioService::check_ingested(const RequestContext& ctx,
                                                 const MediaAsset& asset) {
@@ -414,17 +210,17 @@ nlohmann::json report_meta(const ProcessReport& r) {
 Result<AudioOutcome> AudioService::preprocess(const RequestContext& ctx,
                                               const AudioPreprocessRequest& q) {
   ATOMCUT_ASSIGN_OR_RETURN(PreprocessOptions opts, preprocess_options_from_json(q.ffmpeg_opts));
-  ATOMCUT_ASSIGN_OR_RETURN(Chosen backend, choose("preprocess", q.backend));
-  ATOMCUT_ASSIGN_OR_RETURN(Input in, resolve(scope_of(ctx), q.source));
+  ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend, registry_.choose("preprocess", q.backend));
+  ATOMCUT_ASSIGN_OR_RETURN(AnalysisInput in, resolve_audio(scope_of(ctx), q.source));
   const nlohmann::json opts_json = to_json(opts);
-  const std::string key = join_key(
+  const std::string key = join_cache_key(
       {"audio_clean", in.asset.id, in.artifact_key(), opts_json.dump(), backend.info.version});
   AudioOutcome out;
-  if (auto hit = find_cached(scope_of(ctx), in.asset.id, "audio_clean", key)) {
+  if (auto hit = artifacts_.find_cached(scope_of(ctx), in.asset.id, "audio_clean", key)) {
     out.outputs.push_back({*hit, true, {}});
     return out;
   }
-  nlohmann::json meta = source_meta(in.asset.id, in.artifact);
+  nlohmann::json meta = source_meta(in);
   meta["cache_key"] = key;
   meta["backend_type"] = backend.info.name;
   meta["backend_version"] = backend.info.version;
@@ -432,8 +228,8 @@ Result<AudioOutcome> AudioService::preprocess(const RequestContext& ctx,
   FfmpegRunOptions run;
   run.timeout_ms = options_.ffmpeg_timeout_ms;
   ATOMCUT_ASSIGN_OR_RETURN(DerivedArtifact a,
-                           store_file(
-                               ctx, in, "audio_clean", "audio_clean." + opts.format,
+                           artifacts_.store_file(
+                               ctx, in.asset.id, "audio_clean", "audio_clean." + opts.format,
                                [&](const std::string& path) -> Result<nlohmann::json> {
                                  ATOMCUT_ASSIGN_OR_RETURN(
                                      ProcessReport r, preprocess_audio(in.path, path, opts, run));
@@ -449,15 +245,15 @@ Result<AudioOutcome> AudioService::preprocess(const RequestContext& ctx,
 
 Result<AudioOutcome> AudioService::segment(const RequestContext& ctx,
                                            const AudioSegmentRequest& q) {
-  ATOMCUT_ASSIGN_OR_RETURN(Chosen backend, choose("segment", std::nullopt));
+  ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend, registry_.choose("segment", std::nullopt));
   // The numbers are checked before any decoding.
   if (auto check = plan_segments(1, 8000, q.segment_seconds, q.overlap_seconds); !check.ok()) {
     return check.take_error();
   }
-  ATOMCUT_ASSIGN_OR_RETURN(Input in, resolve(scope_of(ctx), q.source));
+  ATOMCUT_ASSIGN_OR_RETURN(AnalysisInput in, resolve_audio(scope_of(ctx), q.source));
   const std::string key =
-      join_key({"audio_segment", in.asset.id, in.artifact_key(), num_key(q.segment_seconds),
-                num_key(q.overlap_seconds), backend.info.version});
+      join_cache_key({"audio_segment", in.asset.id, in.artifact_key(), num_key(q.segment_seconds),
+                      num_key(q.overlap_seconds), backend.info.version});
   AudioOutcome out;
   {
     auto asset = media_.get_asset(scope_of(ctx), in.asset.id);
@@ -501,7 +297,7 @@ Result<AudioOutcome> AudioService::segment(const RequestContext& ctx,
   ATOMCUT_TRY(write_segments_wav(in.path, info, spans, files));
   for (size_t i = 0; i < spans.size(); ++i) {
     const SegmentSpan& span = spans[i];
-    nlohmann::json meta = source_meta(in.asset.id, in.artifact);
+    nlohmann::json meta = source_meta(in);
     meta["cache_key"] = key;
     meta["backend_type"] = backend.info.name;
     meta["backend_version"] = backend.info.version;
@@ -517,8 +313,8 @@ Result<AudioOutcome> AudioService::segment(const RequestContext& ctx,
     meta["codec"] = "pcm_s16le";
     ATOMCUT_ASSIGN_OR_RETURN(
         DerivedArtifact a,
-        store_file(
-            ctx, in, "audio_segment", fs::path(files[i]).filename().string(),
+        artifacts_.store_file(
+            ctx, in.asset.id, "audio_segment", fs::path(files[i]).filename().string(),
             [&](const std::string& path) -> Result<nlohmann::json> {
               std::error_code e;
               fs::rename(files[i], path, e);
@@ -566,18 +362,18 @@ nlohmann::json beat_summary(const BeatAnalysis& b, int beats_per_bar, int64_t du
 
 Result<AudioOutcome> AudioService::beat_features(const RequestContext& ctx,
                                                  const AudioBeatRequest& q) {
-  ATOMCUT_ASSIGN_OR_RETURN(Chosen backend, choose("beat_features", q.backend));
-  std::vector<Input> inputs;
+  ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend, registry_.choose("beat_features", q.backend));
+  std::vector<AnalysisInput> inputs;
   for (const auto& ref : q.sources) {
-    ATOMCUT_ASSIGN_OR_RETURN(Input in, resolve(scope_of(ctx), ref));
+    ATOMCUT_ASSIGN_OR_RETURN(AnalysisInput in, resolve_audio(scope_of(ctx), ref));
     inputs.push_back(std::move(in));
   }
   AudioOutcome out;
   for (const auto& in : inputs) {
-    const std::string key =
-        join_key({"beat_features", in.asset.id, in.artifact_key(), std::to_string(q.beats_per_bar),
-                  num_key(q.min_bpm), num_key(q.max_bpm), backend.info.name, backend.info.version});
-    if (auto hit = find_cached(scope_of(ctx), in.asset.id, "beat_features", key)) {
+    const std::string key = join_cache_key(
+        {"beat_features", in.asset.id, in.artifact_key(), std::to_string(q.beats_per_bar),
+         num_key(q.min_bpm), num_key(q.max_bpm), backend.info.name, backend.info.version});
+    if (auto hit = artifacts_.find_cached(scope_of(ctx), in.asset.id, "beat_features", key)) {
       nlohmann::json summary = hit->meta.value("beat_features", nlohmann::json::object());
       out.outputs.push_back({*hit, true, std::move(summary)});
       continue;
@@ -600,7 +396,7 @@ Result<AudioOutcome> AudioService::beat_features(const RequestContext& ctx,
       beats.backend_version = backend.info.version;
     }
     nlohmann::json summary = beat_summary(beats, q.beats_per_bar, duration_ms);
-    nlohmann::json meta = source_meta(in.asset.id, in.artifact);
+    nlohmann::json meta = source_meta(in);
     meta["cache_key"] = key;
     meta["backend_type"] = backend.info.name;
     meta["requested_backend"] = backend.requested;
@@ -610,8 +406,9 @@ Result<AudioOutcome> AudioService::beat_features(const RequestContext& ctx,
     meta["duration_ms"] = duration_ms;
     meta["processing_ms"] = now_steady_ms() - t0;
     meta["beat_features"] = summary;
-    ATOMCUT_ASSIGN_OR_RETURN(DerivedArtifact a, store_json(ctx, in, "beat_features", summary,
-                                                           std::move(meta), 0, duration_ms));
+    ATOMCUT_ASSIGN_OR_RETURN(DerivedArtifact a,
+                             artifacts_.store_json(ctx, in.asset.id, "beat_features", summary,
+                                                   std::move(meta), 0, duration_ms));
     out.outputs.push_back({std::move(a), false, std::move(summary)});
   }
   return out;
@@ -660,8 +457,8 @@ void shift(AsrSegment& s, int64_t ms) {
 
 }  // namespace
 
-Result<AudioOutput> AudioService::asr_one(const RequestContext& ctx, const Input& in,
-                                          const Chosen& backend, const AudioAsrRequest& q) {
+Result<AudioOutput> AudioService::asr_one(const RequestContext& ctx, const AnalysisInput& in,
+                                          const ChosenBackend& backend, const AudioAsrRequest& q) {
   std::string model_used = kAsrStubVersion;
   if (!backend.stub()) {
     std::lock_guard lock(asr_mu_);
@@ -669,9 +466,9 @@ Result<AudioOutput> AudioService::asr_one(const RequestContext& ctx, const Input
     model_used = asr->model_used();
   }
   const std::string key =
-      join_key({"asr_transcript", in.asset.id, in.artifact_key(), backend.info.name,
-                backend.info.version, model_used, q.language});
-  if (auto hit = find_cached(scope_of(ctx), in.asset.id, "asr_transcript", key)) {
+      join_cache_key({"asr_transcript", in.asset.id, in.artifact_key(), backend.info.name,
+                      backend.info.version, model_used, q.language});
+  if (auto hit = artifacts_.find_cached(scope_of(ctx), in.asset.id, "asr_transcript", key)) {
     return AudioOutput{*hit, true, {}};
   }
   const int64_t t0 = now_steady_ms();
@@ -734,7 +531,7 @@ Result<AudioOutput> AudioService::asr_one(const RequestContext& ctx, const Input
                         {"segments", segments_json(segments)},
                         {"model_used", model_used},
                         {"backend_version", backend.info.version}};
-  nlohmann::json meta = source_meta(in.asset.id, in.artifact);
+  nlohmann::json meta = source_meta(in);
   meta["cache_key"] = key;
   meta["backend_type"] = backend.info.name;
   meta["requested_backend"] = backend.requested;
@@ -753,8 +550,9 @@ Result<AudioOutput> AudioService::asr_one(const RequestContext& ctx, const Input
   meta["real_time_factor"] =
       took > 0 ? std::round(static_cast<double>(duration_ms) / took * 100) / 100 : 0.0;
   ATOMCUT_ASSIGN_OR_RETURN(
-      DerivedArtifact a, store_json(ctx, in, "asr_transcript", doc, std::move(meta), in.offset_ms(),
-                                    in.offset_ms() + duration_ms));
+      DerivedArtifact a,
+      artifacts_.store_json(ctx, in.asset.id, "asr_transcript", doc, std::move(meta),
+                            in.offset_ms(), in.offset_ms() + duration_ms));
   return AudioOutput{
       std::move(a),
       false,
@@ -762,10 +560,10 @@ Result<AudioOutput> AudioService::asr_one(const RequestContext& ctx, const Input
 }
 
 Result<AudioOutcome> AudioService::asr(const RequestContext& ctx, const AudioAsrRequest& q) {
-  ATOMCUT_ASSIGN_OR_RETURN(Chosen backend, choose("asr", q.model_name));
-  std::vector<Input> inputs;
+  ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend, registry_.choose("asr", q.model_name));
+  std::vector<AnalysisInput> inputs;
   for (const auto& ref : q.sources) {
-    ATOMCUT_ASSIGN_OR_RETURN(Input in, resolve(scope_of(ctx), ref));
+    ATOMCUT_ASSIGN_OR_RETURN(AnalysisInput in, resolve_audio(scope_of(ctx), ref));
     inputs.push_back(std::move(in));
   }
   AudioOutcome out;
@@ -793,11 +591,12 @@ Result<AudioOutcome> AudioService::align(const RequestContext& ctx, const AudioA
 
 Result<AudioOutput> AudioService::forced_align(const RequestContext& ctx,
                                                const AudioAlignRequest& q) {
-  ATOMCUT_ASSIGN_OR_RETURN(Chosen backend, choose("align", std::string("pocketsphinx")));
-  ATOMCUT_ASSIGN_OR_RETURN(Input in, resolve(scope_of(ctx), *q.source));
-  const std::string key = join_key({"forced_alignment", in.asset.id, in.artifact_key(),
-                                    sha256_hex(*q.text), backend.info.version});
-  if (auto hit = find_cached(scope_of(ctx), in.asset.id, "asr_transcript", key)) {
+  ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend,
+                           registry_.choose("align", std::string("pocketsphinx")));
+  ATOMCUT_ASSIGN_OR_RETURN(AnalysisInput in, resolve_audio(scope_of(ctx), *q.source));
+  const std::string key = join_cache_key({"forced_alignment", in.asset.id, in.artifact_key(),
+                                          sha256_hex(*q.text), backend.info.version});
+  if (auto hit = artifacts_.find_cached(scope_of(ctx), in.asset.id, "asr_transcript", key)) {
     return AudioOutput{*hit, true, {}};
   }
   // align() decodes the whole input as one utterance: it is meant for caption-sized inputs.
@@ -842,7 +641,7 @@ Result<AudioOutput> AudioService::forced_align(const RequestContext& ctx,
                         {"segments", segments_json(segments)},
                         {"model_used", model_used},
                         {"backend_version", backend.info.version}};
-  nlohmann::json meta = source_meta(in.asset.id, in.artifact);
+  nlohmann::json meta = source_meta(in);
   meta["cache_key"] = key;
   meta["mode"] = "forced_alignment";
   meta["backend_type"] = "pocketsphinx_align";
@@ -855,17 +654,18 @@ Result<AudioOutput> AudioService::forced_align(const RequestContext& ctx,
   meta["word_count"] = words.size();
   meta["processing_ms"] = now_steady_ms() - t0;
   ATOMCUT_ASSIGN_OR_RETURN(
-      DerivedArtifact a, store_json(ctx, in, "asr_transcript", doc, std::move(meta), in.offset_ms(),
-                                    in.offset_ms() + duration_ms));
+      DerivedArtifact a,
+      artifacts_.store_json(ctx, in.asset.id, "asr_transcript", doc, std::move(meta),
+                            in.offset_ms(), in.offset_ms() + duration_ms));
   return AudioOutput{
       std::move(a), false, {{"words", words_json(words)}, {"word_count", words.size()}}};
 }
 
 Result<AudioOutput> AudioService::bars(const RequestContext& ctx, const AudioAlignRequest& q) {
-  ATOMCUT_ASSIGN_OR_RETURN(Chosen backend, choose("align", std::string("bars")));
+  ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend, registry_.choose("align", std::string("bars")));
   const Scope scope = scope_of(ctx);
   std::vector<std::vector<AsrWord>> transcripts;
-  std::optional<Input> first;
+  std::optional<AnalysisInput> first;
   for (size_t i = 0; i < q.asr_artifact_ids.size(); ++i) {
     const std::string& id = q.asr_artifact_ids[i];
     ATOMCUT_ASSIGN_OR_RETURN(ArtifactWithParent a, media_.get_artifact(scope, id));
@@ -880,16 +680,16 @@ Result<AudioOutput> AudioService::bars(const RequestContext& ctx, const AudioAli
           "asr_artifact_ids must all be transcripts of the same asset (one bar grid)",
           {{"field", fmt::format("asr_artifact_ids[{}]", i)}});
     }
-    ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, read_json(scope, a.artifact));
+    ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, artifacts_.read_json(scope, a.artifact));
     // Words on the asset's timeline (a transcript of a segment starts at the segment's start).
-    std::vector<AsrWord> words = words_from_json(doc);
+    std::vector<AsrWord> words = asr_transcript_words(doc);
     const int64_t shift_ms = a.artifact.meta.value("source_start_ms", int64_t{0});
     for (auto& w : words) {
       w.start_ms += shift_ms;
       w.end_ms += shift_ms;
     }
     transcripts.push_back(std::move(words));
-    if (!first) first = Input{a.parent, a.artifact, ""};
+    if (!first) first = AnalysisInput{a.parent, a.artifact, ""};
   }
   // The grid: beat_meta inline or by artifact, else the asset's newest beat_features artifact,
   // else a beat analysis of the asset now.
@@ -936,9 +736,9 @@ Result<AudioOutput> AudioService::bars(const RequestContext& ctx, const AudioAli
   ATOMCUT_ASSIGN_OR_RETURN(grid, beat_grid_from_json(beat_meta, "beat_meta"));
 
   nlohmann::json ids = q.asr_artifact_ids;
-  const std::string key = join_key(
+  const std::string key = join_cache_key(
       {"bars", first->asset.id, ids.dump(), sha256_hex(beat_meta.dump()), backend.info.version});
-  if (auto hit = find_cached(scope, first->asset.id, "bars", key)) {
+  if (auto hit = artifacts_.find_cached(scope, first->asset.id, "bars", key)) {
     return AudioOutput{*hit, true, {}};
   }
   nlohmann::json doc = align_words_to_bars(transcripts, grid);
@@ -952,14 +752,14 @@ Result<AudioOutput> AudioService::bars(const RequestContext& ctx, const AudioAli
       {"model_used", kBarsVersion},         {"bpm", grid.bpm},
       {"bar_count", doc["bar_count"]},      {"word_count", doc["word_count"]},
       {"words_placed", doc["words_placed"]}};
-  Input in{first->asset, std::nullopt, ""};
+  AnalysisInput in{first->asset, std::nullopt, ""};
   std::optional<int64_t> start, end;
   if (!grid.downbeats_ms.empty() && !doc["bars"].empty()) {
     start = grid.downbeats_ms.front();
     end = doc["bars"].back()["end_ms"].get<int64_t>();
   }
-  ATOMCUT_ASSIGN_OR_RETURN(DerivedArtifact a,
-                           store_json(ctx, in, "bars", doc, std::move(meta), start, end));
+  ATOMCUT_ASSIGN_OR_RETURN(DerivedArtifact a, artifacts_.store_json(ctx, in.asset.id, "bars", doc,
+                                                                    std::move(meta), start, end));
   return AudioOutput{std::move(a),
                      false,
                      {{"bpm", grid.bpm},
@@ -973,14 +773,14 @@ Result<AudioOutput> AudioService::bars(const RequestContext& ctx, const AudioAli
 
 Result<AudioOutcome> AudioService::voice_enhance(const RequestContext& ctx,
                                                  const VoiceEnhanceRequest& q) {
-  ATOMCUT_ASSIGN_OR_RETURN(Chosen backend, choose("voice_enhance", q.backend));
-  ATOMCUT_ASSIGN_OR_RETURN(Input in, resolve(scope_of(ctx), q.source));
+  ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend, registry_.choose("voice_enhance", q.backend));
+  ATOMCUT_ASSIGN_OR_RETURN(AnalysisInput in, resolve_audio(scope_of(ctx), q.source));
   // The spec's key: asset_id|artifact_id|mode|aggressiveness|preserve_ambience|backend_version.
   const std::string key =
-      join_key({in.asset.id, in.artifact_key(), q.mode, num_key(q.aggressiveness),
-                bool_key(q.preserve_ambience), backend.info.version});
+      join_cache_key({in.asset.id, in.artifact_key(), q.mode, num_key(q.aggressiveness),
+                      bool_key(q.preserve_ambience), backend.info.version});
   AudioOutcome out;
-  if (auto hit = find_cached(scope_of(ctx), in.asset.id, "audio_voice_enhanced", key)) {
+  if (auto hit = artifacts_.find_cached(scope_of(ctx), in.asset.id, "audio_voice_enhanced", key)) {
     out.outputs.push_back({*hit, true, {}});
     return out;
   }
@@ -989,7 +789,7 @@ Result<AudioOutcome> AudioService::voice_enhance(const RequestContext& ctx,
   vo.aggressiveness = q.aggressiveness;
   vo.preserve_ambience = q.preserve_ambience;
   ATOMCUT_TRY(validate(vo));
-  nlohmann::json meta = source_meta(in.asset.id, in.artifact);
+  nlohmann::json meta = source_meta(in);
   meta["mode"] = q.mode;
   meta["aggressiveness"] = q.aggressiveness;
   meta["preserve_ambience"] = q.preserve_ambience;
@@ -1006,8 +806,8 @@ Result<AudioOutcome> AudioService::voice_enhance(const RequestContext& ctx,
   run.timeout_ms = options_.ffmpeg_timeout_ms;
   ATOMCUT_ASSIGN_OR_RETURN(
       DerivedArtifact a,
-      store_file(
-          ctx, in, "audio_voice_enhanced", "voice_enhanced.wav",
+      artifacts_.store_file(
+          ctx, in.asset.id, "audio_voice_enhanced", "voice_enhanced.wav",
           [&](const std::string& path) -> Result<nlohmann::json> {
             if (backend.stub()) {
               ATOMCUT_ASSIGN_OR_RETURN(SourceAudioInfo info, audio_source_info(in.path));
@@ -1036,7 +836,7 @@ Result<AudioOutcome> AudioService::voice_enhance(const RequestContext& ctx,
 Result<nlohmann::json> AudioService::get_voice_enhance(const Scope& scope,
                                                        const std::string& artifact_id) {
   ATOMCUT_ASSIGN_OR_RETURN(ArtifactWithParent a,
-                           artifact_of_kind(scope, artifact_id, "audio_voice_enhanced"));
+                           artifacts_.artifact_of_kind(scope, artifact_id, "audio_voice_enhanced"));
   return nlohmann::json{{"artifact_id", a.artifact.id},
                         {"asset_id", a.parent.id},
                         {"uri", a.artifact.uri},
@@ -1080,15 +880,16 @@ nlohmann::json beat_events(const BeatAnalysis& b) {
 
 Result<AudioOutcome> AudioService::semantic_analyze(const RequestContext& ctx,
                                                     const AudioSemanticRequest& q) {
-  ATOMCUT_ASSIGN_OR_RETURN(Chosen backend, choose("semantic_timeline", q.backend));
-  ATOMCUT_ASSIGN_OR_RETURN(Input in, resolve(scope_of(ctx), q.source));
-  std::string key = join_key(
+  ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend, registry_.choose("semantic_timeline", q.backend));
+  ATOMCUT_ASSIGN_OR_RETURN(AnalysisInput in, resolve_audio(scope_of(ctx), q.source));
+  std::string key = join_cache_key(
       {ctx.tenant_id, ctx.env, in.asset.id, in.artifact_key(), bool_key(q.include_beats),
        bool_key(q.include_speech_music), std::to_string(q.min_silence_ms),
        std::to_string(q.loudness_window_ms), backend.info.version, ctx.user_id.value_or("")});
   if (q.include_transcription) key += "|transcription";
   AudioOutcome out;
-  if (auto hit = find_cached(scope_of(ctx), in.asset.id, "audio_semantic_timeline", key)) {
+  if (auto hit =
+          artifacts_.find_cached(scope_of(ctx), in.asset.id, "audio_semantic_timeline", key)) {
     out.outputs.push_back({*hit, true, {}});
     return out;
   }
@@ -1177,7 +978,7 @@ Result<AudioOutcome> AudioService::semantic_analyze(const RequestContext& ctx,
         {"pocketsphinx",
          {{"available", asr_model_present(options_.asr_model_dir)},
           {"version", PocketsphinxAsr::backend_version()}}}}}};
-  nlohmann::json meta = source_meta(in.asset.id, in.artifact);
+  nlohmann::json meta = source_meta(in);
   meta["model_used"] = backend.stub() ? kSemanticStubVersion : "atomcut_semantic_v1";
   meta["backend"] = backend.info.name;
   meta["backend_type"] = backend.info.name;
@@ -1209,18 +1010,20 @@ Result<AudioOutcome> AudioService::semantic_analyze(const RequestContext& ctx,
                         {"beats", q.include_beats ? beat_events(beats) : nlohmann::json::array()},
                         {"loudness", std::move(loudness)},
                         {"meta", meta}};
-  ATOMCUT_ASSIGN_OR_RETURN(DerivedArtifact a,
-                           store_json(ctx, in, "audio_semantic_timeline", doc, meta, in.offset_ms(),
-                                      in.offset_ms() + sem.duration_ms));
+  ATOMCUT_ASSIGN_OR_RETURN(
+      DerivedArtifact a,
+      artifacts_.store_json(ctx, in.asset.id, "audio_semantic_timeline", doc, meta, in.offset_ms(),
+                            in.offset_ms() + sem.duration_ms));
   out.outputs.push_back({std::move(a), false, {}});
   return out;
 }
 
 Result<nlohmann::json> AudioService::semantic_get(const Scope& scope,
                                                   const std::string& artifact_id) {
-  ATOMCUT_ASSIGN_OR_RETURN(ArtifactWithParent a,
-                           artifact_of_kind(scope, artifact_id, "audio_semantic_timeline"));
-  ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, read_json(scope, a.artifact));
+  ATOMCUT_ASSIGN_OR_RETURN(
+      ArtifactWithParent a,
+      artifacts_.artifact_of_kind(scope, artifact_id, "audio_semantic_timeline"));
+  ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, artifacts_.read_json(scope, a.artifact));
   doc["audio_semantic_artifact_id"] = a.artifact.id;
   doc["uri"] = a.artifact.uri;
   doc["meta"] = a.artifact.meta;
@@ -1267,7 +1070,7 @@ Result<nlohmann::json> AudioService::semantic_by_clip(
           {{"asset_id", asset_id}, {"clip_id", clip_id}});
     }
   }
-  ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, read_json(scope, *sem));
+  ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, artifacts_.read_json(scope, *sem));
   const double rate = speed > 0 ? speed : 1.0;
   auto rel = [&](int64_t t) {
     return static_cast<int64_t>(std::llround(static_cast<double>(t - in_ms) / rate));

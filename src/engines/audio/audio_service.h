@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "core/model/audio_requests.h"
 #include "core/request_context.h"
+#include "engines/audio/asr_pocketsphinx.h"
+#include "engines/media/analysis_support.h"
 #include "engines/media/media_service.h"
 #include "engines/timeline/timeline_service.h"
 
@@ -30,8 +32,6 @@
 #include <vector>
 
 namespace atomcut {
-
-class PocketsphinxAsr;
 
 struct AudioServiceOptions {
   std::string asr_model_dir;  // empty: pocketsphinx-en-us's default location
@@ -50,15 +50,9 @@ struct AudioOutcome {
   bool all_cached() const;
 };
 
-struct BackendInfo {
-  std::string atom;     // preprocess | segment | beat_features | asr | align | voice_enhance |
-                        // semantic_timeline
-  std::string name;     // what a request names ("pocketsphinx", "stub", ...)
-  std::string version;  // backend_version written into meta
-  bool available = true;
-  bool is_default = false;
-  std::string detail;  // what it is, or why it is unavailable
-};
+// The timed words of an asr_transcript document (segments[].words[], or a top-level words[]);
+// entries without a string "word" are skipped.
+std::vector<AsrWord> asr_transcript_words(const nlohmann::json& transcript);
 
 class AudioService {
  public:
@@ -91,37 +85,18 @@ class AudioService {
   std::vector<BackendInfo> backends() const;
 
  private:
-  struct Input;
-  struct Chosen;
-  Result<Input> resolve(const Scope& scope, const AudioSourceRef& ref);
-  Result<Chosen> choose(const std::string& atom, const std::optional<std::string>& requested) const;
-  std::optional<DerivedArtifact> find_cached(const Scope& scope, const std::string& asset_id,
-                                             const std::string& kind, const std::string& key);
-  Result<DerivedArtifact> store_json(const RequestContext& ctx, const Input& in,
-                                     const std::string& kind, const nlohmann::json& doc,
-                                     nlohmann::json meta, std::optional<int64_t> start_ms,
-                                     std::optional<int64_t> end_ms);
-  // `produce` writes the file at the path it is given and returns meta to merge into `meta`
-  // (its "duration_ms", when present and end_ms is not given, sets end_ms = start_ms + it).
-  Result<DerivedArtifact> store_file(
-      const RequestContext& ctx, const Input& in, const std::string& kind,
-      const std::string& file_name,
-      const std::function<Result<nlohmann::json>(const std::string&)>& produce, nlohmann::json meta,
-      std::optional<int64_t> start_ms, std::optional<int64_t> end_ms);
-  Result<nlohmann::json> read_json(const Scope& scope, const DerivedArtifact& a);
-  // not_found for a missing artifact or one of another kind.
-  Result<ArtifactWithParent> artifact_of_kind(const Scope& scope, const std::string& artifact_id,
-                                              const std::string& kind);
+  Result<AnalysisInput> resolve_audio(const Scope& scope, const AudioSourceRef& ref);
   Result<PocketsphinxAsr*> recognizer();
-  Result<AudioOutput> asr_one(const RequestContext& ctx, const Input& in, const Chosen& backend,
-                              const AudioAsrRequest& q);
+  Result<AudioOutput> asr_one(const RequestContext& ctx, const AnalysisInput& in,
+                              const ChosenBackend& backend, const AudioAsrRequest& q);
   Result<AudioOutput> forced_align(const RequestContext& ctx, const AudioAlignRequest& q);
   Result<AudioOutput> bars(const RequestContext& ctx, const AudioAlignRequest& q);
 
   MediaService& media_;
   TimelineService& timeline_;
   AudioServiceOptions options_;
-  std::vector<BackendInfo> backends_;
+  AnalysisArtifacts artifacts_;
+  BackendRegistry registry_;
   std::mutex asr_mu_;
   std::unique_ptr<PocketsphinxAsr> asr_;
   std::optional<Error> asr_error_;

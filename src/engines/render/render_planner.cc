@@ -112,16 +112,34 @@ class Planner {
     });
     for (const Track* t : tracks) layout_track(*t);
     for (const auto& fs : snap_.filter_stacks) {
-      bool enabled = false;
-      for (const auto& f : fs.filters) enabled = enabled || f.enabled;
-      if (!enabled) continue;
+      // face_blur on a clip is rendered (the face blur stage); every other filter is not yet.
+      std::vector<std::string> pending;
+      for (const auto& f : fs.filters) {
+        if (!f.enabled) continue;
+        if (f.type == "face_blur" && fs.target_type == TargetType::kClip) continue;
+        pending.push_back(f.type);
+      }
+      if (pending.empty()) continue;
       warn({{"code", "not_rendered_yet"},
             {"filter_stack_id", fs.id},
             {"target_type", enum_name(kTargetTypeNames, fs.target_type)},
             {"target_id", fs.target_id},
+            {"filters", pending},
+            {"message", fmt::format("filter stack {} on {} {} is not rendered by this version ({})",
+                                    fs.id, enum_name(kTargetTypeNames, fs.target_type),
+                                    fs.target_id, fmt::join(pending, ", "))}});
+    }
+    for (const auto& c : snap_.clips) {
+      if (!clip_wants_face_blur(snap_, c.id)) continue;
+      if (in_.face_blur && in_.face_blur->count(c.id)) continue;
+      warn({{"code", "video_regions_missing"},
+            {"clip_id", c.id},
+            {"asset_id", c.asset_id},
             {"message",
-             fmt::format("filter stack {} on {} {} is not rendered by this version", fs.id,
-                         enum_name(kTargetTypeNames, fs.target_type), fs.target_id)}});
+             fmt::format("video_regions missing for asset {}: clip {} asks for face_blur but the "
+                         "asset has no video_region_summary (run POST /video/regions first); the "
+                         "clip renders unblurred",
+                         c.asset_id, c.id)}});
     }
   }
 
@@ -498,6 +516,7 @@ class Planner {
     const Clip& c = *p.clip;
     const int in = input_for(p);
     Geometry g = geometry(c, *p.src);
+    const std::string source = face_blur_stage(p, in);
     std::vector<std::string> f;
     f.push_back(c.speed == 1.0 ? "setpts=PTS-STARTPTS"
                                : fmt::format("setpts=(PTS-STARTPTS)/{}", num(c.speed)));
@@ -512,7 +531,7 @@ class Planner {
     std::string chain = fmt::format("{}", fmt::join(f, ","));
     const bool needs_canvas = canvas && !g.full_opaque;
     const std::string layer = needs_canvas ? label("l") : out;
-    plan_.video.nodes.push_back({{fmt::format("{}:v", in)}, chain, {layer}});
+    plan_.video.nodes.push_back({{source}, chain, {layer}});
     if (needs_canvas) {
       const std::string cv = label("k");
       plan_.video.nodes.push_back(
@@ -528,6 +547,171 @@ class Planner {
     }
     if (geo_out) *geo_out = g;
     return out;
+  }
+
+  // ---- 2b. face blur (before speed: the boxes are on the source's timeline) -----------------
+
+  // The label the clip's chain reads: the input's video, or the face-blurred copy of it.
+  std::string face_blur_stage(const Placed& p, int in) {
+    const std::string input = fmt::format("{}:v", in);
+    const Clip& c = *p.clip;
+    if (!in_.face_blur || p.src->kind != MediaKind::kVideo) return input;
+    auto it = in_.face_blur->find(c.id);
+    if (it == in_.face_blur->end() || !clip_wants_face_blur(snap_, c.id)) return input;
+    const FaceBlurSpec& spec = it->second;
+    const int sw = p.src->width, sh = p.src->height;
+    // Source time of the piece's first frame, and the piece's length in source seconds.
+    const double in_s = c.in_ms / 1000.0 + grid_.seconds(p.offset_f) * c.speed;
+    const double dur_s = grid_.seconds(p.frames()) * c.speed;
+    const double hold_s = std::max<int64_t>(spec.sample_interval_ms, 40) / 2000.0;
+    const double strength = std::clamp(spec.strength, 0.1, 1.0);
+
+    struct Blur {
+      std::string crop, overlay;
+    };
+    std::vector<Blur> blurs;
+    nlohmann::json used = nlohmann::json::array();
+    for (const FaceBlurTrack& t : spec.tracks) {
+      if (t.points.empty()) continue;
+      const double first = t.points.front().t_ms / 1000.0 - in_s - hold_s;
+      const double last = t.points.back().t_ms / 1000.0 - in_s + hold_s;
+      if (last < 0 || first > dur_s) continue;  // the face is not in this piece
+      double max_w = 0, max_h = 0;
+      for (const auto& q : t.points) {
+        max_w = std::max(max_w, q.width);
+        max_h = std::max(max_h, q.height);
+      }
+      const int bw = std::min(even(max_w * (1 + 2 * kFaceBlurMargin) * sw), sw - sw % 2);
+      const int bh = std::min(even(max_h * (1 + 2 * kFaceBlurMargin) * sh), sh - sh % 2);
+      const int small = std::min(bw, bh);
+      if (small < 8) continue;
+      const std::vector<FaceBlurPoint> pts = reduce_face_points(t.points, in_s, dur_s);
+      std::vector<std::pair<double, double>> xs, ys;
+      for (const auto& q : pts) {
+        const double tl = q.t_ms / 1000.0 - in_s;
+        xs.emplace_back(tl, (q.x + q.width / 2) * sw - bw / 2.0);
+        ys.emplace_back(tl, (q.y + q.height / 2) * sh - bh / 2.0);
+      }
+      const std::string x = fmt::format("2*floor(clip({},0,{})/2)", piecewise_linear(xs), sw - bw);
+      const std::string y = fmt::format("2*floor(clip({},0,{})/2)", piecewise_linear(ys), sh - bh);
+      const int luma_r =
+          std::clamp(static_cast<int>(std::lround(strength * small / 4.0)), 1, small / 2 - 1);
+      const int chroma_r = std::clamp(luma_r / 2, 1, small / 4 - 1);
+      const int power = 1 + static_cast<int>(std::lround(2 * strength));
+      blurs.push_back(
+          {fmt::format("crop=w={}:h={}:x='{}':y='{}',boxblur=luma_radius={}:luma_power={}:"
+                       "chroma_radius={}:chroma_power={}",
+                       bw, bh, x, y, luma_r, power, chroma_r, power),
+           fmt::format("overlay=x='{}':y='{}':enable='between(t,{},{})':eof_action=pass", x, y,
+                       num(std::max(first, 0.0)), num(last))});
+      used.push_back({{"track_id", t.track_id},
+                      {"box_width", bw},
+                      {"box_height", bh},
+                      {"points", t.points.size()},
+                      {"points_used", pts.size()},
+                      {"from_s", num(std::max(first, 0.0))},
+                      {"to_s", num(last)},
+                      {"luma_radius", luma_r},
+                      {"power", power}});
+    }
+    face_blur_meta_.push_back({{"clip_id", c.id},
+                               {"asset_id", c.asset_id},
+                               {"summary_id", spec.summary_id},
+                               {"backend_version", spec.backend_version},
+                               {"strength", strength},
+                               {"source_offset_s", num(in_s)},
+                               {"tracks", used}});
+    if (blurs.empty()) return input;
+    std::vector<std::string> outs;
+    const std::string base = label("fb");
+    outs.push_back(base);
+    std::vector<std::string> copies;
+    for (size_t i = 0; i < blurs.size(); ++i) {
+      copies.push_back(label("fc"));
+      outs.push_back(copies.back());
+    }
+    plan_.video.nodes.push_back(
+        {{input},
+         fmt::format("setpts=PTS-STARTPTS,format={},split={}", kWorkFormat, blurs.size() + 1),
+         outs});
+    std::string current = base;
+    for (size_t i = 0; i < blurs.size(); ++i) {
+      const std::string blurred = label("fx");
+      plan_.video.nodes.push_back({{copies[i]}, blurs[i].crop, {blurred}});
+      const std::string over = label("fo");
+      plan_.video.nodes.push_back({{current, blurred}, blurs[i].overlay, {over}});
+      current = over;
+    }
+    return current;
+  }
+
+  // The track's points that matter for a piece showing source seconds [in_s, in_s + dur_s]
+  // (one beyond each end kept), thinned by Douglas-Peucker on the box centre (tolerance 0.4% of
+  // the picture) and, when still too many, evenly.
+  static std::vector<FaceBlurPoint> reduce_face_points(const std::vector<FaceBlurPoint>& all,
+                                                       double in_s, double dur_s) {
+    size_t lo = 0, hi = all.size();
+    while (lo + 1 < all.size() && all[lo + 1].t_ms / 1000.0 - in_s <= 0) ++lo;
+    while (hi > lo + 1 && all[hi - 2].t_ms / 1000.0 - in_s >= dur_s) --hi;
+    std::vector<FaceBlurPoint> pts(all.begin() + static_cast<std::ptrdiff_t>(lo),
+                                   all.begin() + static_cast<std::ptrdiff_t>(hi));
+    if (pts.size() <= 2) return pts;
+    std::vector<bool> keep(pts.size(), false);
+    keep.front() = keep.back() = true;
+    auto cx = [](const FaceBlurPoint& q) { return q.x + q.width / 2; };
+    auto cy = [](const FaceBlurPoint& q) { return q.y + q.height / 2; };
+    std::vector<std::pair<size_t, size_t>> stack = {{0, pts.size() - 1}};
+    while (!stack.empty()) {
+      auto [a, b] = stack.back();
+      stack.pop_back();
+      double worst = 0;
+      size_t at = a;
+      for (size_t k = a + 1; k < b; ++k) {
+        const double span = static_cast<double>(pts[b].t_ms - pts[a].t_ms);
+        const double u = span > 0 ? (pts[k].t_ms - pts[a].t_ms) / span : 0;
+        const double dx = cx(pts[a]) + (cx(pts[b]) - cx(pts[a])) * u - cx(pts[k]);
+        const double dy = cy(pts[a]) + (cy(pts[b]) - cy(pts[a])) * u - cy(pts[k]);
+        const double d = std::max(std::abs(dx), std::abs(dy));
+        if (d > worst) {
+          worst = d;
+          at = k;
+        }
+      }
+      if (worst > 0.004) {
+        keep[at] = true;
+        stack.push_back({a, at});
+        stack.push_back({at, b});
+      }
+    }
+    std::vector<FaceBlurPoint> out;
+    for (size_t k = 0; k < pts.size(); ++k) {
+      if (keep[k]) out.push_back(pts[k]);
+    }
+    if (out.size() > kFaceBlurMaxPoints) {
+      std::vector<FaceBlurPoint> even_out;
+      for (size_t k = 0; k < kFaceBlurMaxPoints; ++k) {
+        even_out.push_back(out[k * (out.size() - 1) / (kFaceBlurMaxPoints - 1)]);
+      }
+      out = std::move(even_out);
+    }
+    return out;
+  }
+
+  // An ffmpeg expression in t: v0 before t0, linear between the points, the last value after.
+  static std::string piecewise_linear(const std::vector<std::pair<double, double>>& pts) {
+    auto v = [](double x) { return fmt::format("{:.2f}", x); };
+    std::string e = v(pts.back().second);
+    for (size_t k = pts.size() - 1; k-- > 0;) {
+      const auto& [t0, v0] = pts[k];
+      const auto& [t1, v1] = pts[k + 1];
+      const double span = t1 - t0;
+      const std::string seg =
+          span > 1e-6 ? fmt::format("{}+{}*(t-{})", v(v0), fmt::format("{:.4f}", (v1 - v0) / span),
+                                    fmt::format("{:.4f}", t0))
+                      : v(v1);
+      e = fmt::format("if(lt(t,{:.4f}),{},{})", t1, seg, e);
+    }
+    return fmt::format("if(lt(t,{:.4f}),{},{})", pts.front().first, v(pts.front().second), e);
   }
 
   // ---- 3. groups ----------------------------------------------------------------------------
@@ -1020,6 +1204,7 @@ class Planner {
       m["audio_voice_enhance_selection"] = ve_selection_;
       m["voice_enhance_warnings"] = ve_warnings_;
     }
+    if (!face_blur_meta_.empty()) m["face_blur"] = face_blur_meta_;
     m["warnings"] = warnings_;
     if (is_preview()) m["preview_warnings"] = preview_warnings_;
   }
@@ -1040,6 +1225,7 @@ class Planner {
   nlohmann::json transitions_ = nlohmann::json::array();
   nlohmann::json ve_selection_ = nlohmann::json::object();
   nlohmann::json ve_warnings_ = nlohmann::json::array();
+  nlohmann::json face_blur_meta_ = nlohmann::json::array();
   std::set<std::string> handled_transitions_;
   RenderPlan plan_;
 };
@@ -1050,6 +1236,26 @@ bool loudnorm_can_be_linear(const LoudnessMeasurement& m, double target_i, doubl
                             double target_lra) {
   const double offset = target_i - m.input_i;
   return m.input_tp + offset <= target_tp && m.input_lra <= target_lra;
+}
+
+bool clip_wants_face_blur(const SequenceSnapshot& snapshot, const std::string& clip_id,
+                          double* strength, std::string* summary_id) {
+  for (const auto& fs : snapshot.filter_stacks) {
+    if (fs.target_type != TargetType::kClip || fs.target_id != clip_id) continue;
+    for (const auto& f : fs.filters) {
+      if (!f.enabled || f.type != "face_blur") continue;
+      if (strength) {
+        auto it = f.params.find("strength");
+        *strength = it != f.params.end() && it->is_number() ? it->get<double>() : 0.5;
+      }
+      if (summary_id) {
+        auto it = f.params.find("source_summary_id");
+        *summary_id = it != f.params.end() && it->is_string() ? it->get<std::string>() : "";
+      }
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string render_source_key(const Clip& clip) {

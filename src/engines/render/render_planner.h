@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace atomcut {
 
@@ -80,6 +81,48 @@ inline constexpr double kLoudnormTruePeak = -1.5;
 inline constexpr double kLossyEncoderHeadroomDb = 1.0;
 inline constexpr double kLoudnormRange = 11.0;
 
+// One face track of a clip's source, for the face_blur filter: boxes normalised to the source
+// picture ([0, 1], top-left origin) at times on the source's own timeline (ms from its first
+// frame, the timeline -ss counts on), ascending.
+struct FaceBlurPoint {
+  int64_t t_ms = 0;
+  double x = 0;
+  double y = 0;
+  double width = 0;
+  double height = 0;
+};
+
+struct FaceBlurTrack {
+  int track_id = 0;
+  std::vector<FaceBlurPoint> points;
+};
+
+// What a clip's enabled face_blur filter blurs: the tracks of one video_region_summary.
+struct FaceBlurSpec {
+  std::string summary_id;
+  std::string backend_version;
+  double strength = 0.5;             // face_blur's strength, 0.1..1
+  int64_t sample_interval_ms = 200;  // of the summary: a face is blurred half of it beyond its
+                                     // first and last points
+  std::vector<FaceBlurTrack> tracks;
+};
+
+// The face blur stage (in each clip's chain right after the seek, before speed, fps, crop and
+// scale, so the boxes' source times hold): per track, a copy of the picture is cropped to a box
+// of fixed size (the track's largest box plus a margin of kFaceBlurMargin of its size on each
+// side, even pixels) whose position follows the track (piecewise linear in t between the
+// track's points, reduced to at most kFaceBlurMaxPoints by Douglas-Peucker on the box centre),
+// blurred (boxblur, radius and passes growing with strength) and overlaid back at the same
+// position while the track lasts (enable=between(t, first, last)). Plan meta "face_blur" lists,
+// per clip piece, the summary, strength, source offset and each blurred track (box size, points
+// used, window, blur radius).
+inline constexpr double kFaceBlurMargin = 0.15;
+inline constexpr size_t kFaceBlurMaxPoints = 32;
+
+// True when the filter stacks of `snapshot` have an enabled face_blur filter on `clip_id`.
+bool clip_wants_face_blur(const SequenceSnapshot& snapshot, const std::string& clip_id,
+                          double* strength = nullptr, std::string* summary_id = nullptr);
+
 struct PlannerInput {
   const RenderRequest* request = nullptr;
   const RenderProfile* profile = nullptr;
@@ -95,6 +138,10 @@ struct PlannerInput {
   const RenderSource* watermark_image = nullptr;  // for watermark.asset_id
   std::string watermark_font;                     // font file for watermark.text
   EncoderChoice encoder;
+  // Face tracks by clip id for the clips whose face_blur filter is enabled (see FaceBlurSpec). A
+  // clip asking for face_blur without an entry renders unblurred and is listed in warnings
+  // ("video_regions_missing").
+  const std::map<std::string, FaceBlurSpec>* face_blur = nullptr;
   // Set for the second pass of loudness normalisation.
   std::optional<LoudnessMeasurement> loudness;
 };

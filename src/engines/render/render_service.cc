@@ -3,12 +3,14 @@
 #include "core/ids.h"
 #include "core/model/render_profiles.h"
 #include "core/sha256.h"
+#include "engines/media/analysis_support.h"
 #include "engines/media/media_probe.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -84,6 +86,8 @@ struct RenderService::Prepared {
   std::map<std::string, EnhancedAudio> enhanced_audio;
   std::optional<RenderSource> watermark;
   std::string font;
+  std::map<std::string, FaceBlurSpec> face_blur;  // by clip id
+  nlohmann::json dependency_notices = nlohmann::json::array();
 };
 
 RenderService::RenderService(MediaService& media, TimelineService& timeline,
@@ -144,7 +148,108 @@ Result<SequenceSnapshot> snapshot_of(const TimelineTree& tree,
   return snap;
 }
 
+// The face tracks of a video_region_summary document (see engines/video/region_analysis.h) as
+// the planner takes them. invalid_argument when the document has no tracks array.
+Result<FaceBlurSpec> face_blur_spec_of(const nlohmann::json& doc) {
+  if (!doc.is_object() || !doc.contains("tracks") || !doc["tracks"].is_array()) {
+    return Error::invalid_argument("the region summary has no tracks array");
+  }
+  FaceBlurSpec spec;
+  auto interval = doc.find("frame_sample_interval_ms");
+  if (interval != doc.end() && interval->is_number_integer()) spec.sample_interval_ms = *interval;
+  for (const auto& t : doc["tracks"]) {
+    if (!t.is_object() || !t.contains("points") || !t["points"].is_array()) continue;
+    FaceBlurTrack track;
+    track.track_id = t.value("track_id", 0);
+    for (const auto& q : t["points"]) {
+      if (!q.is_object()) continue;
+      const auto n = [&q](const char* f) {
+        auto it = q.find(f);
+        return it != q.end() && it->is_number() ? it->get<double>() : -1.0;
+      };
+      FaceBlurPoint pt{static_cast<int64_t>(n("t_ms")), n("bbox_x"), n("bbox_y"), n("bbox_width"),
+                       n("bbox_height")};
+      if (pt.t_ms < 0 || pt.x < 0 || pt.y < 0 || pt.width <= 0 || pt.height <= 0 ||
+          pt.x + pt.width > 1.001 || pt.y + pt.height > 1.001) {
+        continue;
+      }
+      track.points.push_back(pt);
+    }
+    std::sort(track.points.begin(), track.points.end(),
+              [](const auto& a, const auto& b) { return a.t_ms < b.t_ms; });
+    if (!track.points.empty()) spec.tracks.push_back(std::move(track));
+  }
+  return spec;
+}
+
+nlohmann::json dependency_notice(const DerivedArtifact& a, bool used) {
+  const auto str = [&a](const char* f) {
+    auto it = a.meta.find(f);
+    return it != a.meta.end() && it->is_string() ? nlohmann::json(*it) : nlohmann::json(nullptr);
+  };
+  return {{"kind", a.kind},
+          {"artifact_id", a.id},
+          {"asset_id", a.parent_asset_id},
+          {"backend_version", str("backend_version")},
+          {"model_used", str("model_used")},
+          {"cache_key", str("cache_key")},
+          {"used", used}};
+}
+
 }  // namespace
+
+// For each clip with an enabled face_blur: the region summary it names (params.source_summary_id,
+// when it still exists on the clip's asset) else the newest one of the clip's asset (made from
+// the same source: the asset itself or the clip's artifact). Then the dependency notices: per
+// source asset, the newest video_region_summary, visual_meta and asr_transcript, plus any
+// summary face_blur used that is not the newest.
+Status RenderService::resolve_analysis(const Scope& scope, Prepared& p) {
+  AnalysisArtifacts artifacts(media_);
+  std::set<std::string> used;
+  std::vector<DerivedArtifact> used_older;
+  for (const auto& clip : p.snapshot.clips) {
+    double strength = 0.5;
+    std::string summary_id;
+    if (!clip_wants_face_blur(p.snapshot, clip.id, &strength, &summary_id)) continue;
+    if (!p.sources.count(render_source_key(clip))) continue;
+    std::optional<DerivedArtifact> summary;
+    if (!summary_id.empty()) {
+      auto a = artifacts.artifact_of_kind(scope, summary_id, "video_region_summary");
+      if (a.ok() && a->parent.id == clip.asset_id) summary = a->artifact;
+    }
+    if (!summary) {
+      const nlohmann::json want =
+          clip.artifact_id ? nlohmann::json(*clip.artifact_id) : nlohmann::json(nullptr);
+      summary = artifacts.newest(
+          scope, clip.asset_id, "video_region_summary", [&want](const DerivedArtifact& a) {
+            return a.meta.value("source_artifact_id", nlohmann::json(nullptr)) == want;
+          });
+    }
+    if (!summary) continue;  // the planner warns: video_regions_missing
+    ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, artifacts.read_json(scope, *summary));
+    ATOMCUT_ASSIGN_OR_RETURN(FaceBlurSpec spec, face_blur_spec_of(doc));
+    spec.summary_id = summary->id;
+    spec.backend_version = summary->meta.value("backend_version", std::string());
+    spec.strength = strength;
+    p.face_blur[clip.id] = std::move(spec);
+    if (used.insert(summary->id).second) used_older.push_back(*summary);
+  }
+  std::set<std::string> assets;
+  for (const auto& [key, src] : p.sources) assets.insert(src.asset_id);
+  std::set<std::string> listed;
+  for (const auto& asset_id : assets) {
+    for (const char* kind : {"video_region_summary", "visual_meta", "asr_transcript"}) {
+      auto a = artifacts.newest(scope, asset_id, kind);
+      if (!a) continue;
+      listed.insert(a->id);
+      p.dependency_notices.push_back(dependency_notice(*a, used.count(a->id) > 0));
+    }
+  }
+  for (const auto& a : used_older) {
+    if (!listed.count(a.id)) p.dependency_notices.push_back(dependency_notice(a, true));
+  }
+  return {};
+}
 
 Result<RenderService::Prepared> RenderService::prepare(const RequestContext& ctx,
                                                        const RenderRequest& request) {
@@ -203,6 +308,7 @@ Result<RenderService::Prepared> RenderService::prepare(const RequestContext& ctx
       }
     }
   }
+  ATOMCUT_TRY(resolve_analysis(scope, p));
   if (request.watermark && request.watermark->asset_id) {
     auto wm = resolve_source(scope, *request.watermark->asset_id, std::nullopt);
     if (!wm.ok()) {
@@ -291,7 +397,10 @@ Result<RenderPlan> RenderService::plan(const Prepared& p,
   in.encoder = encoder_;
   in.encoder.encoder = std::string(p.profile->video_codec);
   in.loudness = m;
-  return plan_render(in);
+  in.face_blur = &p.face_blur;
+  ATOMCUT_ASSIGN_OR_RETURN(RenderPlan plan, plan_render(in));
+  plan.meta["dependency_notices"] = p.dependency_notices;
+  return plan;
 }
 
 Result<nlohmann::json> RenderService::dry_run(const RequestContext& ctx,

@@ -3,14 +3,21 @@
 // render_planner, and for a real render runs ffmpeg (ffmpeg_runner), publishes the output to the
 // blob store and registers it in Media v2 as a new asset plus a `render` artifact.
 //
+// Analysis artifacts: a clip whose filter stack has an enabled face_blur gets the face tracks of
+// its asset's video_region_summary (the one params.source_summary_id names, else the newest) and
+// the planner blurs them; with none the plan warns "video_regions_missing" and the clip renders
+// unblurred. Plan meta `dependency_notices` lists, per source asset, the newest
+// video_region_summary, visual_meta and asr_transcript ({kind, artifact_id, asset_id,
+// backend_version, model_used, cache_key, used}); `used` marks the summaries face_blur used.
+//
 // Free of HTTP types. Thread safe; at most `max_concurrent` renders run at once.
 #pragma once
 
 #include "core/error.h"
 #include "core/model/render_request.h"
 #include "core/request_context.h"
-#include "engines/media/media_service.h"
 #include "engines/ffmpeg/ffmpeg_runner.h"
+#include "engines/media/media_service.h"
 #include "engines/render/render_planner.h"
 #include "engines/timeline/timeline_service.h"
 
@@ -59,6 +66,8 @@ class RenderService {
  private:
   struct Prepared;
   Result<Prepared> prepare(const RequestContext& ctx, const RenderRequest& request);
+  // The region summaries face_blur filters use and the plan's dependency_notices.
+  Status resolve_analysis(const Scope& scope, Prepared& p);
   Result<RenderSource> resolve_source(const Scope& scope, const std::string& asset_id,
                                       const std::optional<std::string>& artifact_id);
   Result<RenderPlan> plan(const Prepared& p, const std::optional<LoudnessMeasurement>& m) const;

@@ -50,6 +50,19 @@ void add_json_post(HttpServer& s, const char* path, Parse parse, Run run) {
 
 }  // namespace
 
+nlohmann::json backends_json(const std::vector<BackendInfo>& backends) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& b : backends) {
+    items.push_back({{"atom", b.atom},
+                     {"name", b.name},
+                     {"backend_version", b.version},
+                     {"available", b.available},
+                     {"default", b.is_default},
+                     {"detail", b.detail}});
+  }
+  return {{"items", items}};
+}
+
 void register_audio_routes(HttpServer& s, MediaService& media, AudioService& audio) {
   const RouteOptions stream_opts{.auth = true, .context = true, .body = BodyMode::kStream};
   const RouteOptions json_opts{.auth = true, .context = true, .body = BodyMode::kJson};
@@ -141,16 +154,7 @@ void register_audio_routes(HttpServer& s, MediaService& media, AudioService& aud
 
   s.add_route("GET", "/audio/backends", no_body,
               [a](ApiRequest&, httplib::Response& res) -> Status {
-                nlohmann::json items = nlohmann::json::array();
-                for (const auto& b : a->backends()) {
-                  items.push_back({{"atom", b.atom},
-                                   {"name", b.name},
-                                   {"backend_version", b.version},
-                                   {"available", b.available},
-                                   {"default", b.is_default},
-                                   {"detail", b.detail}});
-                }
-                reply_json(res, 200, {{"items", items}});
+                reply_json(res, 200, backends_json(a->backends()));
                 return {};
               });
 }

@@ -7,6 +7,10 @@
 #include "engines/render/render_service.h"
 #include "engines/timeline/preset_service.h"
 #include "engines/timeline/timeline_service.h"
+#include "engines/video/caption_service.h"
+#include "engines/video/frame_grab_service.h"
+#include "engines/video/region_service.h"
+#include "engines/video/visual_meta_service.h"
 #include "http/http_server.h"
 
 #include <string>
@@ -46,5 +50,22 @@ void register_render_routes(HttpServer& server, RenderService& render);
 // /audio/semantic-timeline/analyze, GET /audio/semantic-timeline/{artifact_id} and
 // /audio/semantic-timeline/by-clip/{clip_id}, GET /audio/backends.
 void register_audio_routes(HttpServer& server, MediaService& media, AudioService& audio);
+
+// Visual meta: POST /video/visual-meta/analyze, GET /video/visual-meta/{artifact_id},
+// GET /video/visual-meta/by-clip/{clip_id}, POST /video/visual-meta/reframe-suggestion.
+void register_visual_meta_routes(HttpServer& server, VisualMetaService& visual_meta);
+// Face regions and anonymisation: POST /video/regions, POST /video/anonymise/faces.
+void register_region_routes(HttpServer& server, RegionService& regions);
+// Captions and masks: POST /video/captions/generate, GET /video/captions/{artifact_id}/srt|vtt,
+// POST /video/masks/auto, GET /video/masks/{artifact_id}.
+void register_caption_routes(HttpServer& server, CaptionService& captions, MaskService& masks);
+// Frame grab: POST /video/frames/grab.
+void register_frame_routes(HttpServer& server, FrameGrabService& frames);
+// GET /video/backends: every video analysis atom's backends (as GET /audio/backends).
+void register_video_backend_routes(HttpServer& server, VisualMetaService& visual_meta,
+                                   RegionService& regions, CaptionService& captions);
+
+// {items: [{atom, name, backend_version, available, default, detail}]}
+nlohmann::json backends_json(const std::vector<BackendInfo>& backends);
 
 }  // namespace atomcut::http
