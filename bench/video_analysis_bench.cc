@@ -165,10 +165,11 @@ int main(int argc, char** argv) {
         media_s / w, static_cast<long long>(n), st.ok() ? "" : ", ERROR");
   }
 
-  // The visual meta engine.
-  {
+  // The visual meta engine (the default, and faces searched on smaller samples for comparison).
+  for (int subject_width : {VisualMetaOptions{}.subject_max_width, 320}) {
     VisualMetaOptions o;
     o.sample_interval_ms = 500;
+    o.subject_max_width = subject_width;
     const double t0 = now_s(), c0 = cpu_self_s();
     auto r = analyze_visual_meta(clip, o);
     const double w = now_s() - t0, c = cpu_self_s() - c0;
@@ -177,9 +178,9 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::printf(
-        "visual_meta          wall %6.2f s  cpu %6.2f s  %6.1fx real time  (%.2fx ffmpeg's "
-        "wall time)\n",
-        w, c, media_s / w, w / ff.wall);
+        "visual_meta (faces at %d px) wall %6.2f s  cpu %6.2f s  %6.1fx real time  (%.2fx "
+        "ffmpeg's wall time)\n",
+        subject_width, w, c, media_s / w, w / ff.wall);
     std::printf("  %zu samples, %lld frames, %zu shot boundaries (ms:", r->summary.frames.size(),
                 static_cast<long long>(r->frame_count), r->summary.shot_boundaries_ms.size());
     for (int64_t b : r->summary.shot_boundaries_ms) std::printf(" %lld", static_cast<long long>(b));
