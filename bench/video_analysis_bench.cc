@@ -5,7 +5,8 @@
 // Makes a 60 s 1920x1080 25 fps H.264 clip once per run in a temporary directory from real
 // footage (MEDIA.md): the astronaut photograph panned smoothly (a face), opencv-doc's vtest.avi
 // (pedestrians) and tree.avi, and forensics-samples' movie-hello.mp4, scaled to 1080p and
-// concatenated in 10 s pieces (so with cuts), x264 "veryfast" CRF 23. Then times:
+// concatenated in 10 s pieces (so with cuts; tree.avi's 15 fps piece comes out 10.2 s long through
+// fps=25, so the later cuts are at 30.2, 40.2 and 50.2 s), x264 "veryfast" CRF 23. Then times:
 //   visual_meta   analyze_visual_meta (opencv_face_detector), wall and CPU seconds
 //   decode        FrameSampler alone, every frame at 160x90 gray, fast decode
 //   ffmpeg        `ffmpeg -nostdin -i clip -f null -` (wall), and its CPU seconds

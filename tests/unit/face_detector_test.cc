@@ -2,14 +2,16 @@
 //
 // Accuracy: videos made with the ffmpeg CLI (zoompan) from the real photographs of MEDIA.md,
 // panned and zoomed, 640x360 at 25 fps, H.264; the true face box in every frame follows from the
-// zoompan window (replicated here exactly: zoompan truncates the window size and position to whole
-// input pixels). Frames are decoded with the ffmpeg CLI to raw rgb24 and every second one is
-// searched (12.5 samples/s). The frontal face (skimage's astronaut.png) must be found at IoU 0.5
-// in at least 90% of the samples by the default backend, and the tracker must follow it with one
-// track id. The small face (opencv-doc's messi5.jpg) is reported only. Lines starting
+// zoompan window (replicated exactly in support/pan_clips.cc: zoompan truncates the window size
+// and position to whole input pixels). Frames are decoded with the ffmpeg CLI to raw rgb24 and
+// every second one is searched (12.5 samples/s). The frontal face (skimage's astronaut.png) must be
+// found at IoU 0.5 in at least 90% of the samples by the default backend, and the tracker must
+// follow it with one track id. The small face (opencv-doc's messi5.jpg) is reported only. Lines
+// starting
 // "[ figures  ]" are the report (recall, precision, track counts, frames/s).
 #include "engines/video/face_detector.h"
 
+#include "support/pan_clips.h"
 #include "support/subprocess.h"
 
 #include <gtest/gtest.h>
@@ -20,7 +22,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -29,7 +30,12 @@
 namespace atomcut {
 namespace {
 
+using atomcut::testing::kAstronautFace;
+using atomcut::testing::kAstronautPng;
+using atomcut::testing::PanClip;
+using atomcut::testing::PixelBox;
 using atomcut::testing::run_command;
+using atomcut::testing::scratch_dir;
 
 constexpr int kWidth = 640;
 constexpr int kHeight = 360;
@@ -37,85 +43,24 @@ constexpr int kFps = 25;
 constexpr int kFrames = 100;     // 4 s
 constexpr int kSampleEvery = 2;  // frames searched: 12.5 per second
 
-const char* const kAstronautPng = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png";
 const char* const kMessiJpg = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
 
-// Pixel boxes in the original photographs.
-struct PixelBox {
-  double x, y, w, h;
-};
-// astronaut.png (512x512): the face from the hairline to the chin, cheek to cheek. Worked out once
-// from the detectors on the still photo (Haar alt2 178,69 92x92; Haar default 177,67 93x93;
-// dlib HOG 179,83 88x88, which sits lower: it spans eyebrows to chin) and checked by eye on an
-// enlarged crop; IoU with each of those boxes is about 0.85.
-constexpr PixelBox kAstronautFace{178, 76, 90, 90};
 // messi5.jpg (548x342): the player's face (about 38 px), checked by eye; the crowd's faces behind
-// him are a few pixels wide and out of focus.
+// him are a few pixels wide and out of focus. (The astronaut's face: kAstronautFace.)
 constexpr PixelBox kMessiFace{227, 93, 38, 38};
 
-// A panned and zoomed clip of one photograph: first cropped to 16:9 (pre_*), then zoompan with
-// the zoom going linearly from zoom0 to zoom1 and the window placed so that the face centre sits
-// at fraction fx0 -> fx1 of the window's width and fy of its height (clipped to the picture).
+// A panned and zoomed clip of one photograph (see support/pan_clips.h), 640x360, 25 fps, kFrames.
 struct Clip {
   std::string name;
-  std::string photo;
-  PixelBox face;
-  int pre_x, pre_y, pre_w, pre_h;
-  double zoom0, zoom1, fx0, fx1, fy;
+  PanClip pan;
 };
 
-const Clip kAstronautClip{
-    "astronaut", kAstronautPng, kAstronautFace, 0, 16, 512, 288, 1.0, 1.8, 0.3, 0.7, 0.45};
-const Clip kMessiClip{"messi", kMessiJpg, kMessiFace, 2, 18, 544, 306, 1.0, 2.5, 0.6, 0.4, 0.4};
-
-double progress(int on) { return static_cast<double>(on) / (kFrames - 1); }
-
-// zoompan's window for output frame `on`, as vf_zoompan.c computes it: w = (int)(iw / zoom),
-// x = (int)clip(x_expr, 0, iw - iw / zoom) (rgb24 input: no chroma alignment).
-struct Window {
-  double x, y, w, h;
-};
-Window zoompan_window(const Clip& c, int on) {
-  const double zoom = c.zoom0 + (c.zoom1 - c.zoom0) * progress(on);
-  const double wd = c.pre_w / zoom, hd = c.pre_h / zoom;
-  const double cx = c.face.x + c.face.w / 2 - c.pre_x, cy = c.face.y + c.face.h / 2 - c.pre_y;
-  const double fx = c.fx0 + (c.fx1 - c.fx0) * progress(on);
-  const double x = std::clamp(cx - fx * wd, 0.0, std::max(c.pre_w - wd, 0.0));
-  const double y = std::clamp(cy - c.fy * hd, 0.0, std::max(c.pre_h - hd, 0.0));
-  return Window{std::floor(x), std::floor(y), std::floor(wd), std::floor(hd)};
-}
+const Clip kAstronautClip{"astronaut", atomcut::testing::astronaut_pan(kFrames)};
+const Clip kMessiClip{"messi", PanClip{kMessiJpg, kMessiFace, 2, 18, 544, 306, 1.0, 2.5, 0.6, 0.4,
+                                       0.4, kWidth, kHeight, kFps, kFrames}};
 
 // The true face box in output frame `on`, normalised.
-FaceBox true_face(const Clip& c, int on) {
-  const Window w = zoompan_window(c, on);
-  return FaceBox{(c.face.x - c.pre_x - w.x) / w.w, (c.face.y - c.pre_y - w.y) / w.h, c.face.w / w.w,
-                 c.face.h / w.h};
-}
-
-// The ffmpeg expressions of the same window (on = output frame number, from 0).
-std::string zoompan_filter(const Clip& c) {
-  const std::string p = "(on/" + std::to_string(kFrames - 1) + ")";
-  const std::string zoom =
-      "(" + std::to_string(c.zoom0) + "+" + std::to_string(c.zoom1 - c.zoom0) + "*" + p + ")";
-  const double cx = c.face.x + c.face.w / 2 - c.pre_x, cy = c.face.y + c.face.h / 2 - c.pre_y;
-  const std::string fx =
-      "(" + std::to_string(c.fx0) + "+" + std::to_string(c.fx1 - c.fx0) + "*" + p + ")";
-  return "crop=" + std::to_string(c.pre_w) + ":" + std::to_string(c.pre_h) + ":" +
-         std::to_string(c.pre_x) + ":" + std::to_string(c.pre_y) + ",format=rgb24,zoompan=z='" +
-         zoom + "':x='" + std::to_string(cx) + "-" + fx + "*iw/" + zoom + "':y='" +
-         std::to_string(cy) + "-" + std::to_string(c.fy) + "*ih/" + zoom +
-         "':d=" + std::to_string(kFrames) + ":s=" + std::to_string(kWidth) + "x" +
-         std::to_string(kHeight) + ":fps=" + std::to_string(kFps);
-}
-
-std::string temp_dir() {
-  static std::string dir = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "face_detector_test.XXXXXX");
-    char* made = mkdtemp(pattern.data());
-    return made ? std::string(made) : std::string();
-  }();
-  return dir;
-}
+FaceBox true_face(const Clip& c, int on) { return atomcut::testing::pan_true_face(c.pan, on); }
 
 // Raw rgb24 frames of `path` (every `every`-th), decoded with the ffmpeg CLI.
 std::vector<VideoFrame> decode_frames(const std::string& path, int width, int height,
@@ -146,21 +91,13 @@ const std::vector<VideoFrame>& clip_frames(const Clip& c) {
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(c.name);
   if (it != cache.end()) return it->second;
-  const std::string path = temp_dir() + "/" + c.name + ".mp4";
-  auto r =
-      run_command({"ffmpeg", "-v", "error", "-y", "-i", c.photo, "-vf", zoompan_filter(c), "-c:v",
-                   "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", path});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return cache[c.name] = decode_frames(path, kWidth, kHeight, kSampleEvery);
+  const std::string path = atomcut::testing::pan_clip(c.pan);
+  return cache[c.name] = path.empty() ? std::vector<VideoFrame>{}
+                                      : decode_frames(path, kWidth, kHeight, kSampleEvery);
 }
 
-class FaceDetectorTest : public ::testing::Test {
- protected:
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    if (!temp_dir().empty()) std::filesystem::remove_all(temp_dir(), ec);
-  }
-};
+// The clips and scratch files are removed at exit (support/pan_clips.h).
+class FaceDetectorTest : public ::testing::Test {};
 
 VideoFrame solid_frame(int w, int h, uint8_t value, PixelLayout layout = PixelLayout::kRgb24) {
   VideoFrame f;
@@ -397,7 +334,7 @@ TEST_F(FaceDetectorTest, PannedZoomedSmallFaceReported) {
 // --- detector: no faces, confidence, speed ------------------------------------------------------
 
 TEST_F(FaceDetectorTest, NoFacesInTestPatternOrBlankFrames) {
-  const std::string path = temp_dir() + "/testsrc2.mp4";
+  const std::string path = scratch_dir() + "/testsrc2.mp4";
   auto r = run_command({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
                         "testsrc2=s=640x360:r=25:d=2", "-c:v", "libx264", "-preset", "veryfast",
                         "-pix_fmt", "yuv420p", path});

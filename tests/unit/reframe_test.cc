@@ -7,7 +7,7 @@
 #include "engines/video/face_detector.h"
 #include "engines/video/visual_meta.h"
 
-#include "unit/pan_clip.h"
+#include "support/pan_clips.h"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,12 @@
 namespace atomcut {
 namespace {
 
-using namespace vmtest;
+using testing::kAstronautPng;
+
+// The panned astronaut clip of visual_meta_test.cc (support/pan_clips.h): 640x360, 25 fps, 4 s.
+const testing::PanClip kAstronautPan = testing::astronaut_pan(100, "ultrafast");
+constexpr int kFps = 25;
+constexpr int kPanFrames = 100;
 
 VisualMetaSummary summary_of(const std::vector<std::pair<double, double>>& centres,
                              int64_t interval = 500, std::vector<int64_t> boundaries = {}) {
@@ -203,7 +208,7 @@ TEST(ReframeTest, EmptyMetaCentresAndBadParamsAreRefused) {
 
 TEST(ReframeTest, PannedAstronautFaceStaysInsideThe916Crop) {
   if (!std::filesystem::exists(kAstronautPng)) GTEST_SKIP() << "astronaut.png is not installed";
-  const std::string path = make_astronaut_clip("reframe_astronaut.mp4", kAstronautPan);
+  const std::string path = testing::pan_clip(kAstronautPan);
   ASSERT_FALSE(path.empty());
   auto meta = analyze_visual_meta(path, {});  // 500 ms samples
   ASSERT_TRUE(meta.ok()) << meta.error().message;
@@ -213,7 +218,7 @@ TEST(ReframeTest, PannedAstronautFaceStaysInsideThe916Crop) {
   const auto& x = track(*r, AutomationProperty::kPositionX);
   int inside = 0;
   for (int on = 0; on < kPanFrames; ++on) {
-    const FaceBox f = true_face(kAstronautPan, on);
+    const FaceBox f = testing::pan_true_face(kAstronautPan, on);
     const double cx = f.x + f.width / 2;
     const double px = automation_value_at(x, on * 1000 / kFps);
     inside += std::abs(cx - px) <= r->crop_width / 2;

@@ -3,6 +3,7 @@
 // the summary document, and the L-mode face masks.
 #include "engines/video/region_analysis.h"
 
+#include "support/pan_clips.h"
 #include "support/subprocess.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +12,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -20,65 +20,21 @@ namespace atomcut {
 namespace {
 
 using atomcut::testing::run_command;
+using atomcut::testing::scratch_dir;
 
 constexpr int kWidth = 640;
 constexpr int kHeight = 360;
 constexpr int kFps = 25;
 constexpr int kFrames = 75;  // 3 s
-const char* const kAstronautPng = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png";
 
-// The astronaut's face in the 512x512 photo (see face_detector_test.cc), the 16:9 pre-crop and
-// the zoompan path: zoom 1 -> 1.8, the face centre moving from 30% to 70% of the window's width.
-constexpr double kFaceX = 178, kFaceY = 76, kFaceW = 90, kFaceH = 90;
-constexpr int kPreX = 0, kPreY = 16, kPreW = 512, kPreH = 288;
-constexpr double kZoom0 = 1.0, kZoom1 = 1.8, kFx0 = 0.3, kFx1 = 0.7, kFy = 0.45;
+// The astronaut clip of face_detector_test.cc (support/pan_clips.h), 3 s: zoom 1 -> 1.8, the face
+// centre moving from 30% to 70% of the window's width.
+const atomcut::testing::PanClip kAstronautPan = atomcut::testing::astronaut_pan(kFrames);
 
-double progress(int on) { return static_cast<double>(on) / (kFrames - 1); }
-
-FaceBox true_face(int on) {
-  const double zoom = kZoom0 + (kZoom1 - kZoom0) * progress(on);
-  const double wd = kPreW / zoom, hd = kPreH / zoom;
-  const double cx = kFaceX + kFaceW / 2 - kPreX, cy = kFaceY + kFaceH / 2 - kPreY;
-  const double fx = kFx0 + (kFx1 - kFx0) * progress(on);
-  const double x = std::floor(std::clamp(cx - fx * wd, 0.0, std::max(kPreW - wd, 0.0)));
-  const double y = std::floor(std::clamp(cy - kFy * hd, 0.0, std::max(kPreH - hd, 0.0)));
-  const double w = std::floor(wd), h = std::floor(hd);
-  return FaceBox{(kFaceX - kPreX - x) / w, (kFaceY - kPreY - y) / h, kFaceW / w, kFaceH / h};
-}
-
-std::string zoompan_filter() {
-  const std::string p = "(on/" + std::to_string(kFrames - 1) + ")";
-  const std::string zoom =
-      "(" + std::to_string(kZoom0) + "+" + std::to_string(kZoom1 - kZoom0) + "*" + p + ")";
-  const double cx = kFaceX + kFaceW / 2 - kPreX, cy = kFaceY + kFaceH / 2 - kPreY;
-  const std::string fx =
-      "(" + std::to_string(kFx0) + "+" + std::to_string(kFx1 - kFx0) + "*" + p + ")";
-  return "crop=" + std::to_string(kPreW) + ":" + std::to_string(kPreH) + ":" +
-         std::to_string(kPreX) + ":" + std::to_string(kPreY) + ",format=rgb24,zoompan=z='" + zoom +
-         "':x='" + std::to_string(cx) + "-" + fx + "*iw/" + zoom + "':y='" + std::to_string(cy) +
-         "-" + std::to_string(kFy) + "*ih/" + zoom + "':d=" + std::to_string(kFrames) +
-         ":s=" + std::to_string(kWidth) + "x" + std::to_string(kHeight) +
-         ":fps=" + std::to_string(kFps);
-}
-
-std::string temp_dir() {
-  static std::string dir = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "region_analysis_test.XXXXXX");
-    char* made = mkdtemp(pattern.data());
-    return made ? std::string(made) : std::string();
-  }();
-  return dir;
-}
+FaceBox true_face(int on) { return atomcut::testing::pan_true_face(kAstronautPan, on); }
 
 const std::string& astronaut_video() {
-  static std::string path = [] {
-    const std::string p = temp_dir() + "/astronaut.mp4";
-    auto r = run_command({"ffmpeg", "-v", "error", "-y", "-i", kAstronautPng, "-vf",
-                          zoompan_filter(), "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
-                          "-pix_fmt", "yuv420p", p});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return p;
-  }();
+  static std::string path = atomcut::testing::pan_clip(kAstronautPan);
   return path;
 }
 
@@ -91,13 +47,8 @@ const RegionAnalysis& astronaut_analysis() {
   return a;
 }
 
-class RegionAnalysisTest : public ::testing::Test {
- protected:
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    if (!temp_dir().empty()) std::filesystem::remove_all(temp_dir(), ec);
-  }
-};
+// The clip and scratch files are removed at exit (support/pan_clips.h).
+class RegionAnalysisTest : public ::testing::Test {};
 
 TEST_F(RegionAnalysisTest, PannedZoomedFaceRecallAndOneStableTrack) {
   const RegionAnalysis& a = astronaut_analysis();
@@ -200,8 +151,8 @@ TEST_F(RegionAnalysisTest, MaskIsLModePngWithFeatheredEdge) {
   track.points.push_back({0, FaceBox{0.25, 0.25, 0.25, 0.5}, 0.9, false});
   track.points.push_back({200, FaceBox{0.30, 0.25, 0.25, 0.5}, 0.9, false});
   const int w = 160, h = 90;
-  const std::string sharp = temp_dir() + "/sharp.png";
-  const std::string soft = temp_dir() + "/soft.png";
+  const std::string sharp = scratch_dir() + "/sharp.png";
+  const std::string soft = scratch_dir() + "/soft.png";
   ASSERT_TRUE(write_face_mask(track, w, h, 0, sharp).ok());
   ASSERT_TRUE(write_face_mask(track, w, h, 6, soft).ok());
   const DecodedMask a = decode_mask(sharp);
@@ -250,7 +201,7 @@ TEST_F(RegionAnalysisTest, StubBackendFindsNothingAndSaysSo) {
 }
 
 TEST_F(RegionAnalysisTest, NoFacesInTestPattern) {
-  const std::string path = temp_dir() + "/testsrc2.mp4";
+  const std::string path = scratch_dir() + "/testsrc2.mp4";
   auto c = run_command({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
                         "testsrc2=s=320x180:r=25:d=2", "-c:v", "libx264", "-preset", "veryfast",
                         "-pix_fmt", "yuv420p", path});
@@ -276,7 +227,7 @@ TEST_F(RegionAnalysisTest, BadInputs) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
 
-  const std::string wav = temp_dir() + "/tone.wav";
+  const std::string wav = scratch_dir() + "/tone.wav";
   ASSERT_EQ(run_command({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
                          "sine=frequency=440:duration=1", wav})
                 .exit_code,
@@ -285,7 +236,7 @@ TEST_F(RegionAnalysisTest, BadInputs) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().details["reason"], "no_video_stream");
 
-  const std::string junk = temp_dir() + "/junk.mp4";
+  const std::string junk = scratch_dir() + "/junk.mp4";
   std::ofstream(junk) << "this is not a video at all";
   r = analyse_face_regions(junk, RegionAnalysisOptions{});
   ASSERT_FALSE(r.ok());

@@ -10,10 +10,10 @@
 #include "engines/video/visual_meta.h"
 
 #include "engines/video/face_detector.h"
+#include "support/pan_clips.h"
 #include "support/subprocess.h"
 
 #include <fmt/format.h>
-#include "unit/pan_clip.h"
 
 #include <gtest/gtest.h>
 
@@ -28,63 +28,20 @@
 #include <string>
 #include <vector>
 
-namespace atomcut::vmtest {
-
-namespace fs = std::filesystem;
-
-std::string temp_dir() {
-  static std::string dir = [] {
-    std::string pattern = (fs::temp_directory_path() / "visual_meta_test.XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    return made ? std::string(made) : std::string();
-  }();
-  return dir;
-}
-
-// The zoompan window of face_detector_test.cc (vf_zoompan.c truncates to whole pixels).
-Window zoompan_window(const PanClip& c, int on) {
-  const double p = static_cast<double>(on) / (kPanFrames - 1);
-  const double zoom = c.zoom0 + (c.zoom1 - c.zoom0) * p;
-  const double wd = c.pre_w / zoom, hd = c.pre_h / zoom;
-  const double cx = c.face_x + c.face_w / 2 - c.pre_x, cy = c.face_y + c.face_h / 2 - c.pre_y;
-  const double fx = c.fx0 + (c.fx1 - c.fx0) * p;
-  const double x = std::clamp(cx - fx * wd, 0.0, std::max(c.pre_w - wd, 0.0));
-  const double y = std::clamp(cy - c.fy * hd, 0.0, std::max(c.pre_h - hd, 0.0));
-  return Window{std::floor(x), std::floor(y), std::floor(wd), std::floor(hd)};
-}
-
-FaceBox true_face(const PanClip& c, int on) {
-  on = std::clamp(on, 0, kPanFrames - 1);
-  const Window w = zoompan_window(c, on);
-  return FaceBox{(c.face_x - c.pre_x - w.x) / w.w, (c.face_y - c.pre_y - w.y) / w.h, c.face_w / w.w,
-                 c.face_h / w.h};
-}
-
-std::string make_astronaut_clip(const std::string& name, const PanClip& c) {
-  const std::string p = fmt::format("(on/{})", kPanFrames - 1);
-  const std::string zoom = fmt::format("({}+{}*{})", c.zoom0, c.zoom1 - c.zoom0, p);
-  const double cx = c.face_x + c.face_w / 2 - c.pre_x, cy = c.face_y + c.face_h / 2 - c.pre_y;
-  const std::string fx = fmt::format("({}+{}*{})", c.fx0, c.fx1 - c.fx0, p);
-  const std::string vf = fmt::format(
-      "crop={}:{}:{}:{},format=rgb24,zoompan=z='{}':x='{}-{}*iw/{}':y='{}-{}*ih/{}':d={}:s=640x360:"
-      "fps={},format=yuv420p",
-      c.pre_w, c.pre_h, c.pre_x, c.pre_y, zoom, cx, fx, zoom, cy, c.fy, zoom, kPanFrames, kFps);
-  const std::string path = temp_dir() + "/" + name;
-  auto r = testing::run_command({"ffmpeg", "-nostdin", "-v", "error", "-y", "-i", kAstronautPng,
-                                 "-vf", vf, "-frames:v", std::to_string(kPanFrames), "-c:v",
-                                 "libx264", "-preset", "ultrafast", "-crf", "18", path});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.exit_code == 0 ? path : "";
-}
-
-}  // namespace atomcut::vmtest
-
 namespace atomcut {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::kAstronautPng;
+using testing::pan_clip;
+using testing::pan_true_face;
 using testing::run_command;
-using namespace vmtest;
+using testing::scratch_dir;
+
+constexpr int kFps = 25;
+// The panned astronaut clip of face_detector_test.cc (support/pan_clips.h), 640x360, 25 fps, 4 s;
+// reframe_test.cc (same binary) uses the same clip.
+const testing::PanClip kAstronautPan = testing::astronaut_pan(100, "ultrafast");
 
 constexpr const char* kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
 constexpr const char* kTree = "/usr/share/doc/opencv-doc/examples/data/tree.avi";
@@ -115,7 +72,7 @@ std::string make_cuts(const std::string& name, const std::vector<Segment>& segs,
   truth.clear();
   int64_t at = 0;
   for (size_t i = 0; i + 1 < segs.size(); ++i) truth.push_back(at += segs[i].frames);
-  const std::string path = temp_dir() + "/" + name;
+  const std::string path = scratch_dir() + "/" + name;
   argv.insert(argv.end(), {"-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-preset",
                            "ultrafast", "-crf", "18", "-threads", "2", path});
   auto r = run_command(argv);
@@ -180,7 +137,7 @@ TEST(VisualMetaTest, ShotBoundariesOnRealFootageAreFrameAccurate) {
 
 TEST(VisualMetaTest, PannedAstronautFaceIsTrackedAsPrimarySubject) {
   if (!fs::exists(kAstronautPng)) GTEST_SKIP() << "skimage's astronaut.png is not installed";
-  const std::string path = make_astronaut_clip("astronaut.mp4", kAstronautPan);
+  const std::string path = pan_clip(kAstronautPan);
   ASSERT_FALSE(path.empty());
   VisualMetaOptions o;
   o.sample_interval_ms = 120;  // every third frame: 34 samples over 4 s
@@ -192,7 +149,7 @@ TEST(VisualMetaTest, PannedAstronautFaceIsTrackedAsPrimarySubject) {
   std::set<std::string> ids;
   for (const auto& f : frames) {
     const int on = static_cast<int>(f.timestamp_ms * kFps / 1000);
-    const FaceBox truth = true_face(kAstronautPan, on);
+    const FaceBox truth = pan_true_face(kAstronautPan, on);
     double best = 0;
     for (const auto& s : f.subjects) {
       if (s.label != "face") continue;
@@ -222,7 +179,7 @@ TEST(VisualMetaTest, PannedAstronautFaceIsTrackedAsPrimarySubject) {
 
 TEST(VisualMetaTest, StillPictureHasNoMotionAndASalientRegion) {
   // A bright square on a dark picture, still for 2 s: no faces, a salient region on the square.
-  const std::string path = temp_dir() + "/still.mp4";
+  const std::string path = scratch_dir() + "/still.mp4";
   auto r = run_command({"ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
                         "color=c=0x202020:s=320x180:r=25:d=2", "-vf",
                         "drawbox=x=220:y=40:w=60:h=60:color=white:t=fill", "-c:v", "libx264",
@@ -246,7 +203,7 @@ TEST(VisualMetaTest, StillPictureHasNoMotionAndASalientRegion) {
 }
 
 TEST(VisualMetaTest, MovingSquareIsAMotionRegion) {
-  const std::string path = temp_dir() + "/moving.mp4";
+  const std::string path = scratch_dir() + "/moving.mp4";
   auto r = run_command({"ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
                         "color=c=0x202020:s=320x180:r=25:d=2[bg];color=c=white:s=40x40:r=25[fg];"
                         "[bg][fg]overlay=x='20+t*100':y=60:shortest=1",
@@ -311,7 +268,7 @@ TEST(VisualMetaTest, BadInputsAreClearErrors) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 
-  const std::string corrupt = temp_dir() + "/corrupt.mp4";
+  const std::string corrupt = scratch_dir() + "/corrupt.mp4";
   {
     std::ofstream f(corrupt, std::ios::binary);
     f << "this is not a video at all, just text pretending to be an mp4 file";
@@ -320,7 +277,7 @@ TEST(VisualMetaTest, BadInputsAreClearErrors) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
 
-  const std::string audio = temp_dir() + "/tone.wav";
+  const std::string audio = scratch_dir() + "/tone.wav";
   auto r = run_command({"ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
                         "sine=frequency=440:duration=1", audio});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -339,7 +296,7 @@ TEST(VisualMetaTest, BadInputsAreClearErrors) {
   EXPECT_FALSE(validate(o).ok());
   o = {};
   o.face_backend = "nope";
-  const std::string still = temp_dir() + "/still.mp4";
+  const std::string still = scratch_dir() + "/still.mp4";
   if (fs::exists(still)) {
     auto nb = analyze_visual_meta(still, o);
     ASSERT_FALSE(nb.ok());
