@@ -105,7 +105,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   http::register_caption_routes(*app->server_, *app->captions_, *app->masks_);
   http::register_frame_routes(*app->server_, *app->frames_);
   http::register_video_backend_routes(*app->server_, *app->visual_meta_, *app->regions_,
-                                      *app->captions_);
+                                      *app->captions_, *app->masks_);
   return app;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 
 namespace atomcut::testing {
 namespace {
@@ -203,6 +204,22 @@ TEST_F(VideoFlowApiTest, BadGrabRequestsAreClearErrors) {
   auto hb = b();
   EXPECT_EQ(post_error(path, {{"asset_id", asset}}, 404, &hb)["code"], "not_found");
   EXPECT_EQ(post_error(path, {{"asset_id", "ast_nope"}}, 404)["code"], "not_found");
+}
+
+TEST_F(VideoFlowApiTest, BackendsOfEveryVideoAtomAreListed) {
+  auto j = get_ok("/video/backends");
+  std::set<std::string> seen;
+  for (const auto& b : j["items"]) {
+    seen.insert(b.value("atom", "") + "/" + b.value("name", ""));
+    EXPECT_FALSE(b.value("backend_version", "").empty()) << b.dump();
+    EXPECT_TRUE(b["available"].is_boolean()) << b.dump();
+  }
+  for (const char* want : {"visual_meta/signal", "visual_meta/stub", "regions/opencv_face_detector",
+                           "regions/dlib_hog", "regions/stub", "captions/pocketsphinx",
+                           "captions/stub", "masks/grabcut", "masks/stub"}) {
+    EXPECT_TRUE(seen.count(want)) << want << " not in " << j.dump();
+  }
+  EXPECT_EQ(get_status("/video/backends", httplib::Headers{}), 401);
 }
 
 // The spec's Definition-of-Done flow (Phase V01): regions on a face video, visual meta and

@@ -63,7 +63,8 @@ void register_caption_routes(HttpServer& server, CaptionService& captions, MaskS
 void register_frame_routes(HttpServer& server, FrameGrabService& frames);
 // GET /video/backends: every video analysis atom's backends (as GET /audio/backends).
 void register_video_backend_routes(HttpServer& server, VisualMetaService& visual_meta,
-                                   RegionService& regions, CaptionService& captions);
+                                   RegionService& regions, CaptionService& captions,
+                                   MaskService& masks);
 
 // {items: [{atom, name, backend_version, available, default, detail}]}
 nlohmann::json backends_json(const std::vector<BackendInfo>& backends);

@@ -37,12 +37,13 @@ void register_frame_routes(HttpServer& s, FrameGrabService& frames) {
 }
 
 void register_video_backend_routes(HttpServer& s, VisualMetaService& visual_meta,
-                                   RegionService& regions, CaptionService& captions) {
+                                   RegionService& regions, CaptionService& captions,
+                                   MaskService& masks) {
   const RouteOptions no_body{.auth = true, .context = true, .body = BodyMode::kNone};
   s.add_route("GET", "/video/backends", no_body,
               [&](ApiRequest&, httplib::Response& res) -> Status {
                 std::vector<BackendInfo> all = visual_meta.backends();
-                for (auto more : {regions.backends(), captions.backends()}) {
+                for (auto more : {regions.backends(), captions.backends(), masks.backends()}) {
                   all.insert(all.end(), more.begin(), more.end());
                 }
                 reply_json(res, 200, backends_json(all));
