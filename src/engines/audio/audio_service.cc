@@ -1032,15 +1032,12 @@ Result<nlohmann::json> AudioService::semantic_get(const Scope& scope,
 
 Result<nlohmann::json> AudioService::semantic_by_clip(
     const Scope& scope, const std::string& clip_id, const std::optional<std::string>& artifact_id) {
-  ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json clip, timeline_.get(scope, TimelineKind::kClip, clip_id));
-  const std::string asset_id = clip.value("asset_id", std::string());
-  const std::optional<std::string> clip_artifact =
-      clip.contains("artifact_id") && clip["artifact_id"].is_string()
-          ? std::optional<std::string>(clip["artifact_id"].get<std::string>())
-          : std::nullopt;
-  const int64_t in_ms = clip.value("in_ms", int64_t{0});
-  const int64_t out_ms = clip.value("out_ms", int64_t{0});
-  const double speed = clip.value("speed", 1.0);
+  ATOMCUT_ASSIGN_OR_RETURN(ClipSource clip, timeline_.clip_source(scope, clip_id));
+  const std::string& asset_id = clip.asset_id;
+  const std::optional<std::string>& clip_artifact = clip.artifact_id;
+  const int64_t in_ms = clip.in_ms;
+  const int64_t out_ms = clip.out_ms;
+  const double speed = clip.speed;
 
   std::optional<DerivedArtifact> sem;
   if (artifact_id) {
@@ -1071,10 +1068,7 @@ Result<nlohmann::json> AudioService::semantic_by_clip(
     }
   }
   ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, artifacts_.read_json(scope, *sem));
-  const double rate = speed > 0 ? speed : 1.0;
-  auto rel = [&](int64_t t) {
-    return static_cast<int64_t>(std::llround(static_cast<double>(t - in_ms) / rate));
-  };
+  auto rel = [&clip](int64_t t) { return clip.clip_ms(t); };
   nlohmann::json events = nlohmann::json::array();
   for (const auto& e : doc.value("events", nlohmann::json::array())) {
     const int64_t s = e.value("start_ms", int64_t{0});

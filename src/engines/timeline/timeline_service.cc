@@ -624,6 +624,25 @@ Result<nlohmann::json> TimelineService::get(const Scope& scope, TimelineKind kin
   return rec->doc;
 }
 
+int64_t ClipSource::clip_ms(int64_t source_ms) const {
+  return static_cast<int64_t>(std::llround(static_cast<double>(source_ms - in_ms) / speed));
+}
+
+Result<ClipSource> TimelineService::clip_source(const Scope& scope, std::string_view clip_id) {
+  ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json clip, get(scope, TimelineKind::kClip, clip_id));
+  ClipSource c;
+  c.clip_id = std::string(clip_id);
+  c.asset_id = clip.value("asset_id", std::string());
+  if (clip.contains("artifact_id") && clip["artifact_id"].is_string()) {
+    c.artifact_id = clip["artifact_id"].get<std::string>();
+  }
+  c.in_ms = clip.value("in_ms", int64_t{0});
+  c.out_ms = clip.value("out_ms", int64_t{0});
+  c.speed = clip.value("speed", 1.0);
+  if (!(c.speed > 0)) c.speed = 1.0;
+  return c;
+}
+
 Result<TimelinePage> TimelineService::list(const Scope& scope, TimelineKind kind,
                                            std::string_view parent_id, int limit,
                                            const std::optional<std::string>& cursor) {

@@ -37,6 +37,19 @@ struct TimelineDeleteReport {
   std::map<std::string, std::vector<std::string>> removed;
 };
 
+// What a clip plays, for the analysis atoms' per-clip views: its media (asset, or one of its
+// artifacts) and its window [in_ms, out_ms) on that media, played at `speed`.
+struct ClipSource {
+  std::string clip_id;
+  std::string asset_id;
+  std::optional<std::string> artifact_id;
+  int64_t in_ms = 0;
+  int64_t out_ms = 0;
+  double speed = 1.0;  // > 0 (a stored clip's speed; 1 if the record had none)
+  // A time on the source -> the same moment on the clip's own timeline, (t - in_ms) / speed.
+  int64_t clip_ms(int64_t source_ms) const;
+};
+
 class TimelineService {
  public:
   explicit TimelineService(MetadataStore& store) : store_(store) {}
@@ -47,6 +60,8 @@ class TimelineService {
   Result<nlohmann::json> create(const RequestContext& ctx, TimelineKind kind,
                                 std::string_view parent_id, const nlohmann::json& body);
   Result<nlohmann::json> get(const Scope& scope, TimelineKind kind, std::string_view id);
+  // The clip's source and window; not_found like get().
+  Result<ClipSource> clip_source(const Scope& scope, std::string_view clip_id);
   // Projects (parent_id empty) or the children of `parent_id`, in creation order; limit 1..1000.
   Result<TimelinePage> list(const Scope& scope, TimelineKind kind, std::string_view parent_id,
                             int limit, const std::optional<std::string>& cursor);

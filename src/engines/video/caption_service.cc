@@ -52,14 +52,6 @@ std::vector<CaptionWord> caption_words(const nlohmann::json& transcript) {
   return out;
 }
 
-struct ClipWindow {
-  std::string clip_id;
-  std::string asset_id;
-  std::optional<std::string> artifact_id;
-  int64_t in_ms = 0;
-  int64_t out_ms = 0;
-};
-
 }  // namespace
 
 // ---- captions -------------------------------------------------------------------------------
@@ -131,18 +123,9 @@ Result<CaptionResult> CaptionService::generate(const RequestContext& ctx, const 
   ATOMCUT_ASSIGN_OR_RETURN(ChosenBackend backend, registry_.choose("captions", q.backend));
   const Scope scope = scope_of(ctx);
   AudioSourceRef source{q.asset_id, std::nullopt};
-  std::optional<ClipWindow> clip;
+  std::optional<ClipSource> clip;
   if (q.clip_id) {
-    ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json c,
-                             timeline_.get(scope, TimelineKind::kClip, *q.clip_id));
-    ClipWindow w;
-    w.clip_id = *q.clip_id;
-    w.asset_id = c.value("asset_id", std::string());
-    if (c.contains("artifact_id") && c["artifact_id"].is_string()) {
-      w.artifact_id = c["artifact_id"].get<std::string>();
-    }
-    w.in_ms = c.value("in_ms", int64_t{0});
-    w.out_ms = c.value("out_ms", int64_t{0});
+    ATOMCUT_ASSIGN_OR_RETURN(ClipSource w, timeline_.clip_source(scope, *q.clip_id));
     if (!q.asset_id.empty() && q.asset_id != w.asset_id) {
       return field_error("asset_id", fmt::format("({}) is not the asset of clip {} ({})",
                                                  q.asset_id, *q.clip_id, w.asset_id));
@@ -207,33 +190,29 @@ Result<std::vector<CaptionCue>> CaptionService::cues_of(const Scope& scope,
   }
   if (clip_id) {
     ATOMCUT_TRY(check_id("clip_id", *clip_id));
-    ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json c, timeline_.get(scope, TimelineKind::kClip, *clip_id));
-    const std::string asset_id = c.value("asset_id", std::string());
-    const nlohmann::json clip_artifact = c.contains("artifact_id") && c["artifact_id"].is_string()
-                                             ? c["artifact_id"]
-                                             : nlohmann::json(nullptr);
+    ATOMCUT_ASSIGN_OR_RETURN(ClipSource c, timeline_.clip_source(scope, *clip_id));
+    const nlohmann::json clip_artifact =
+        c.artifact_id ? nlohmann::json(*c.artifact_id) : nlohmann::json(nullptr);
     const nlohmann::json source_artifact =
         a.artifact.meta.value("source_artifact_id", nlohmann::json(nullptr));
-    if (asset_id != a.parent.id || clip_artifact != source_artifact) {
+    if (c.asset_id != a.parent.id || clip_artifact != source_artifact) {
       return field_error("clip_id",
                          fmt::format("({}) plays other media than transcript {} was made from",
                                      *clip_id, artifact_id));
     }
-    const int64_t in_ms = c.value("in_ms", int64_t{0});
-    const int64_t out_ms = c.value("out_ms", int64_t{0});
-    double speed = c.value("speed", 1.0);
-    if (!(speed > 0)) speed = 1.0;
+    const int64_t in_ms = c.in_ms;
+    const int64_t out_ms = c.out_ms;
     // Words said inside [in_ms, out_ms), moved onto the clip's own time (speed applied).
     std::vector<CaptionWord> inside;
     for (auto w : words) {
       if (w.start_ms < in_ms || w.start_ms >= out_ms) continue;
       w.end_ms = std::min(w.end_ms, out_ms);
-      w.start_ms = static_cast<int64_t>(std::llround((w.start_ms - in_ms) / speed));
-      w.end_ms = static_cast<int64_t>(std::llround((w.end_ms - in_ms) / speed));
+      w.start_ms = c.clip_ms(w.start_ms);
+      w.end_ms = c.clip_ms(w.end_ms);
       inside.push_back(std::move(w));
     }
     words = std::move(inside);
-    opts.end_limit_ms = static_cast<int64_t>(std::llround((out_ms - in_ms) / speed));
+    opts.end_limit_ms = c.clip_ms(out_ms);
   }
   return build_captions(words, opts);
 }

@@ -247,10 +247,9 @@ Result<AnonymiseOutcome> RegionService::anonymise_faces(const RequestContext& ct
                                                         const AnonymiseRequest& q) {
   const Scope scope = scope_of(ctx);
   std::string asset_id = q.asset_id.value_or("");
-  nlohmann::json clip;
   if (q.clip_id && !q.clip_id->empty()) {
-    ATOMCUT_ASSIGN_OR_RETURN(clip, timeline_.get(scope, TimelineKind::kClip, *q.clip_id));
-    const std::string clip_asset = clip.value("asset_id", std::string());
+    ATOMCUT_ASSIGN_OR_RETURN(ClipSource clip, timeline_.clip_source(scope, *q.clip_id));
+    const std::string clip_asset = clip.asset_id;
     if (!asset_id.empty() && asset_id != clip_asset) {
       return Error::invalid_argument(fmt::format("asset_id {} is not the asset of clip {} ({})",
                                                  asset_id.substr(0, 64), *q.clip_id, clip_asset),

@@ -123,15 +123,6 @@ Result<ReframeSuggestionRequest> reframe_suggestion_request_from_json(const nloh
   return q;
 }
 
-struct VisualMetaService::ClipInfo {
-  std::string clip_id;
-  std::string asset_id;
-  std::optional<std::string> artifact_id;
-  int64_t in_ms = 0;
-  int64_t out_ms = 0;
-  double speed = 1.0;
-};
-
 VisualMetaService::VisualMetaService(MediaService& media, TimelineService& timeline,
                                      VisualMetaServiceOptions options)
     : media_(media), timeline_(timeline), options_(std::move(options)), artifacts_(media) {
@@ -261,24 +252,8 @@ Result<nlohmann::json> VisualMetaService::get(const Scope& scope, const std::str
   return doc;
 }
 
-Result<VisualMetaService::ClipInfo> VisualMetaService::clip_info(const Scope& scope,
-                                                                 const std::string& clip_id) {
-  ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json clip, timeline_.get(scope, TimelineKind::kClip, clip_id));
-  ClipInfo c;
-  c.clip_id = clip_id;
-  c.asset_id = clip.value("asset_id", std::string());
-  if (clip.contains("artifact_id") && clip["artifact_id"].is_string()) {
-    c.artifact_id = clip["artifact_id"].get<std::string>();
-  }
-  c.in_ms = clip.value("in_ms", int64_t{0});
-  c.out_ms = clip.value("out_ms", int64_t{0});
-  c.speed = clip.value("speed", 1.0);
-  if (!(c.speed > 0)) c.speed = 1.0;
-  return c;
-}
-
 Result<DerivedArtifact> VisualMetaService::pick_meta(
-    const Scope& scope, const ClipInfo& clip, const std::optional<std::string>& artifact_id) {
+    const Scope& scope, const ClipSource& clip, const std::optional<std::string>& artifact_id) {
   if (artifact_id) {
     ATOMCUT_ASSIGN_OR_RETURN(ArtifactWithParent a, media_.get_artifact(scope, *artifact_id));
     if (a.artifact.kind != kKind || a.parent.id != clip.asset_id) {
@@ -305,7 +280,7 @@ Result<DerivedArtifact> VisualMetaService::pick_meta(
 
 Result<nlohmann::json> VisualMetaService::by_clip(const Scope& scope, const std::string& clip_id,
                                                   const std::optional<std::string>& artifact_id) {
-  ATOMCUT_ASSIGN_OR_RETURN(ClipInfo clip, clip_info(scope, clip_id));
+  ATOMCUT_ASSIGN_OR_RETURN(ClipSource clip, timeline_.clip_source(scope, clip_id));
   ATOMCUT_ASSIGN_OR_RETURN(DerivedArtifact vm, pick_meta(scope, clip, artifact_id));
   ATOMCUT_ASSIGN_OR_RETURN(nlohmann::json doc, artifacts_.read_json(scope, vm));
   auto rel = [&](int64_t t) {
@@ -358,7 +333,7 @@ Result<nlohmann::json> VisualMetaService::by_clip(const Scope& scope, const std:
 Result<nlohmann::json> VisualMetaService::reframe_suggestion(const RequestContext& ctx,
                                                              const ReframeSuggestionRequest& q) {
   const Scope scope = scope_of(ctx);
-  ATOMCUT_ASSIGN_OR_RETURN(ClipInfo clip, clip_info(scope, q.clip_id));
+  ATOMCUT_ASSIGN_OR_RETURN(ClipSource clip, timeline_.clip_source(scope, q.clip_id));
   bool on_demand = false;
   auto vm = pick_meta(scope, clip, q.visual_meta_artifact_id);
   if (!vm.ok() && vm.error().code == ErrorCode::kNotFound && !q.visual_meta_artifact_id) {

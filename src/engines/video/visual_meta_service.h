@@ -89,9 +89,7 @@ class VisualMetaService {
   std::vector<BackendInfo> backends() const;
 
  private:
-  struct ClipInfo;
-  Result<ClipInfo> clip_info(const Scope& scope, const std::string& clip_id);
-  Result<DerivedArtifact> pick_meta(const Scope& scope, const ClipInfo& clip,
+  Result<DerivedArtifact> pick_meta(const Scope& scope, const ClipSource& clip,
                                     const std::optional<std::string>& artifact_id);
 
   MediaService& media_;
