@@ -136,6 +136,21 @@ std::optional<DerivedArtifact> AnalysisArtifacts::find_cached(const Scope& scope
   });
 }
 
+std::map<std::string, DerivedArtifact> AnalysisArtifacts::cached_by_key(const Scope& scope,
+                                                                        const std::string& asset_id,
+                                                                        const std::string& kind) {
+  std::map<std::string, DerivedArtifact> out;
+  auto a = media_.get_asset(scope, asset_id);
+  if (!a.ok()) return out;
+  // Artifacts come in creation order: a later one with the same key replaces an earlier one.
+  for (auto& art : a->artifacts) {
+    if (art.kind != kind) continue;
+    std::string key = art.meta.value("cache_key", std::string());
+    if (!key.empty()) out.insert_or_assign(std::move(key), std::move(art));
+  }
+  return out;
+}
+
 std::optional<DerivedArtifact> AnalysisArtifacts::newest(
     const Scope& scope, const std::string& asset_id, const std::string& kind,
     const std::function<bool(const DerivedArtifact&)>& accept) {

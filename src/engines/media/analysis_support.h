@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,11 @@ class AnalysisArtifacts {
   // The newest artifact of `kind` on the asset whose meta.cache_key equals `key`.
   std::optional<DerivedArtifact> find_cached(const Scope& scope, const std::string& asset_id,
                                              const std::string& kind, const std::string& key);
+  // Every artifact of `kind` on the asset by meta.cache_key (the newest per key): one read for
+  // an atom that checks many keys at once.
+  std::map<std::string, DerivedArtifact> cached_by_key(const Scope& scope,
+                                                       const std::string& asset_id,
+                                                       const std::string& kind);
   // The newest artifact of `kind` on the asset (optionally only those `accept` takes).
   std::optional<DerivedArtifact> newest(
       const Scope& scope, const std::string& asset_id, const std::string& kind,

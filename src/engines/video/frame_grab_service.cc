@@ -115,11 +115,12 @@ Result<FrameGrabOutcome> FrameGrabService::grab(const RequestContext& ctx,
   std::vector<int64_t> to_decode;
   std::vector<std::string> keys(times.size());
   std::vector<std::optional<DerivedArtifact>> hits(times.size());
+  const auto cached = artifacts_.cached_by_key(scope, in.asset.id, "frame");
   for (size_t i = 0; i < times.size(); ++i) {
     keys[i] =
         join_cache_key({"frame", in.asset.id, in.artifact_key(), std::to_string(times[i]), fmt_name,
                         std::to_string(q.max_width), std::to_string(q.max_height), kVersion});
-    hits[i] = artifacts_.find_cached(scope, in.asset.id, "frame", keys[i]);
+    if (auto it = cached.find(keys[i]); it != cached.end()) hits[i] = it->second;
     if (!hits[i]) to_decode.push_back(times[i]);
   }
   std::sort(to_decode.begin(), to_decode.end());
