@@ -114,4 +114,45 @@ std::string pan_clip(const PanClip& c) {
   return path;
 }
 
+std::string join_footage(const std::string& out_path, const std::vector<FootageSegment>& segs,
+                         bool dissolve, int fps, std::vector<int64_t>& truth) {
+  std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-v", "error", "-y"};
+  for (const FootageSegment& s : segs) {
+    argv.insert(argv.end(), {"-ss", fmt::format("{:.3f}", s.start_s), "-i", s.path});
+  }
+  std::string graph;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    graph += fmt::format(
+        "[{}:v]fps={},trim=start_frame=0:end_frame={},setpts=PTS-STARTPTS,scale=640:360,"
+        "setsar=1,format=yuv420p[s{}];",
+        i, fps, segs[i].frames, i);
+  }
+  truth.clear();
+  if (!dissolve) {
+    for (size_t i = 0; i < segs.size(); ++i) graph += fmt::format("[s{}]", i);
+    graph += fmt::format("concat=n={}:v=1:a=0[out]", segs.size());
+    int64_t at = 0;
+    for (size_t i = 0; i + 1 < segs.size(); ++i) truth.push_back(at += segs[i].frames);
+  } else {
+    std::string prev = "s0";
+    int64_t length = segs[0].frames;
+    for (size_t i = 1; i < segs.size(); ++i) {
+      const int64_t offset = length - fps;  // the dissolve's first frame
+      const std::string out = i + 1 == segs.size() ? "out" : fmt::format("x{}", i);
+      graph += fmt::format("[{}][s{}]xfade=transition=fade:duration=1:offset={}[{}];", prev, i,
+                           double(offset) / fps, out);
+      truth.push_back(offset + fps / 2);
+      length = offset + segs[i].frames;
+      prev = out;
+    }
+    graph.pop_back();
+  }
+  const std::string& path = out_path;
+  argv.insert(argv.end(), {"-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-preset",
+                           "ultrafast", "-crf", "18", "-threads", "2", path});
+  auto r = run_command(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? path : "";
+}
+
 }  // namespace atomcut::testing

@@ -6,7 +6,9 @@
 
 #include "engines/video/face_detector.h"  // FaceBox only (a plain struct; no OpenCV needed)
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace atomcut::testing {
 
@@ -64,5 +66,18 @@ std::string pan_clip(const PanClip& c);
 // A per-process temporary directory for a test's own files (mkdtemp under /tmp, removed at
 // exit); "" if it cannot be made. The clips of pan_clip() are in it too.
 const std::string& scratch_dir();
+
+// A piece of real footage: from `start_s`, `frames` frames at the joined video's rate.
+struct FootageSegment {
+  const char* path;
+  double start_s;
+  int frames;
+};
+// The segments scaled to 640x360 at `fps`, each exactly `frames` long, joined by hard cuts, or by
+// 1 s dissolves (xfade fade) when `dissolve`, written to `out_path` (x264 ultrafast CRF 18).
+// Returns the path ("" plus a failure on error); `truth` gets the first frame of each new shot
+// (cuts) or each dissolve's middle frame.
+std::string join_footage(const std::string& out_path, const std::vector<FootageSegment>& segs,
+                         bool dissolve, int fps, std::vector<int64_t>& truth);
 
 }  // namespace atomcut::testing

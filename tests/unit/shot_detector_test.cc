@@ -6,6 +6,7 @@
 #include "engines/video/shot_detector.h"
 
 #include "support/media_fixtures.h"
+#include "support/pan_clips.h"
 #include "support/subprocess.h"
 
 #include <fmt/format.h>
@@ -228,11 +229,7 @@ TEST(ShotDetectorTest, InvalidArguments) {
 
 // ---- real footage cut together at known frames ----
 
-struct Segment {
-  const char* path;
-  double start_s;
-  int frames;  // at kFps
-};
+using Segment = testing::FootageSegment;  // frames at kFps
 
 struct Prf {
   int tp = 0, fp = 0, fn = 0;
@@ -303,43 +300,7 @@ class ShotDetectorRealFootageTest : public ::testing::Test {
   // frame of each new shot (cuts) or each dissolve's middle frame.
   static std::string make(const std::string& name, const std::vector<Segment>& segs, bool dissolve,
                           std::vector<int64_t>& truth) {
-    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-v", "error", "-y"};
-    for (const Segment& s : segs) {
-      argv.insert(argv.end(), {"-ss", fmt::format("{:.3f}", s.start_s), "-i", s.path});
-    }
-    std::string graph;
-    for (size_t i = 0; i < segs.size(); ++i) {
-      graph += fmt::format(
-          "[{}:v]fps={},trim=start_frame=0:end_frame={},setpts=PTS-STARTPTS,scale=640:360,"
-          "setsar=1,format=yuv420p[s{}];",
-          i, kFps, segs[i].frames, i);
-    }
-    truth.clear();
-    if (!dissolve) {
-      for (size_t i = 0; i < segs.size(); ++i) graph += fmt::format("[s{}]", i);
-      graph += fmt::format("concat=n={}:v=1:a=0[out]", segs.size());
-      int64_t at = 0;
-      for (size_t i = 0; i + 1 < segs.size(); ++i) truth.push_back(at += segs[i].frames);
-    } else {
-      std::string prev = "s0";
-      int64_t length = segs[0].frames;
-      for (size_t i = 1; i < segs.size(); ++i) {
-        const int64_t offset = length - kFps;  // the dissolve's first frame
-        const std::string out = i + 1 == segs.size() ? "out" : fmt::format("x{}", i);
-        graph += fmt::format("[{}][s{}]xfade=transition=fade:duration=1:offset={}[{}];", prev, i,
-                             double(offset) / kFps, out);
-        truth.push_back(offset + kFps / 2);
-        length = offset + segs[i].frames;
-        prev = out;
-      }
-      graph.pop_back();
-    }
-    const std::string path = dir_ + "/" + name;
-    argv.insert(argv.end(), {"-filter_complex", graph, "-map", "[out]", "-c:v", "libx264",
-                             "-preset", "ultrafast", "-crf", "18", "-threads", "2", path});
-    auto r = run_command(argv);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.exit_code == 0 ? path : "";
+    return join_footage(dir_ + "/" + name, segs, dissolve, kFps, truth);
   }
 
   static std::string dir_;

@@ -47,37 +47,12 @@ constexpr const char* kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.av
 constexpr const char* kTree = "/usr/share/doc/opencv-doc/examples/data/tree.avi";
 constexpr const char* kHello = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4";
 
-struct Segment {
-  const char* path;
-  double start_s;
-  int frames;
-};
+using Segment = testing::FootageSegment;
 
 // Segments at 640x360, 25 fps, joined by hard cuts; truth = first frame of each new shot.
 std::string make_cuts(const std::string& name, const std::vector<Segment>& segs,
                       std::vector<int64_t>& truth) {
-  std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-v", "error", "-y"};
-  for (const Segment& s : segs) {
-    argv.insert(argv.end(), {"-ss", fmt::format("{:.3f}", s.start_s), "-i", s.path});
-  }
-  std::string graph;
-  for (size_t i = 0; i < segs.size(); ++i) {
-    graph += fmt::format(
-        "[{}:v]fps={},trim=start_frame=0:end_frame={},setpts=PTS-STARTPTS,scale=640:360,"
-        "setsar=1,format=yuv420p[s{}];",
-        i, kFps, segs[i].frames, i);
-  }
-  for (size_t i = 0; i < segs.size(); ++i) graph += fmt::format("[s{}]", i);
-  graph += fmt::format("concat=n={}:v=1:a=0[out]", segs.size());
-  truth.clear();
-  int64_t at = 0;
-  for (size_t i = 0; i + 1 < segs.size(); ++i) truth.push_back(at += segs[i].frames);
-  const std::string path = scratch_dir() + "/" + name;
-  argv.insert(argv.end(), {"-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-preset",
-                           "ultrafast", "-crf", "18", "-threads", "2", path});
-  auto r = run_command(argv);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.exit_code == 0 ? path : "";
+  return join_footage(scratch_dir() + "/" + name, segs, false, kFps, truth);
 }
 
 TEST(VisualMetaTest, ShotBoundariesOnRealFootageAreFrameAccurate) {
